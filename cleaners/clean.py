@@ -1,0 +1,105 @@
+"""The cleaner registry and ``clean_document``: run every detector in a declared order
+and return kept paragraphs, removals with reason codes, and lifted metadata, the way
+``ftfy.fix_and_explain`` returns what it did."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cleaners import detectors
+from cleaners.dedup import MIN_WITHIN_DOC_CHARS, find_repeats
+from cleaners.page import Page
+
+Detector = Callable[[Page], detectors.Detection]
+
+# Reason code -> detector, in the order they run. Order matters: the header/footer
+# shaped rules (title, byline, section) look at what the content rules left standing.
+REGISTRY: dict[str, Detector] = {
+    "cookie_banner": detectors.find_cookie_banner,
+    "share": detectors.find_share_buttons,
+    "nav": detectors.find_navigation,
+    "promo": detectors.find_promos,
+    "caption": detectors.find_captions,
+    "attribution": detectors.find_attribution,
+    "dateline": detectors.find_dateline,
+    "related_link": detectors.find_related_links,
+    "section": detectors.find_sections,
+    "title": detectors.find_title,
+    "byline": detectors.find_byline,
+}
+DUPLICATE = "duplicate"
+REASONS: tuple[str, ...] = (*REGISTRY, DUPLICATE)
+
+
+@dataclass(frozen=True)
+class CleanSettings:
+    """What a user tunes: which reasons are off, and the within-document repeat length."""
+
+    disabled: frozenset[str] = frozenset()
+    min_repeat_chars: int = MIN_WITHIN_DOC_CHARS
+
+    @classmethod
+    def from_disabled(cls, disabled: Iterable[str] = (), **kw: Any) -> CleanSettings:
+        unknown = set(disabled) - set(REASONS)
+        if unknown:
+            raise ValueError(f"unknown reason codes: {sorted(unknown)}; known: {list(REASONS)}")
+        return cls(disabled=frozenset(disabled), **kw)
+
+
+@dataclass(frozen=True)
+class Removal:
+    position: int
+    text: str
+    reason: str
+    dup_of: int | None = None  # for within-document repeats: position of the first copy
+
+
+@dataclass
+class CleanResult:
+    kept: list[tuple[int, str]] = field(default_factory=list)
+    removed: list[Removal] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def reasons(self) -> dict[int, str]:
+        return {r.position: r.reason for r in self.removed}
+
+
+def clean_document(
+    paragraphs: list[str],
+    known: Mapping[str, Any] | None = None,
+    settings: CleanSettings = CleanSettings(),
+) -> CleanResult:
+    """Run the registry over one document's paragraphs.
+
+    >>> r = clean_document(["I agree", "We use cookies to improve your experience.",
+    ...                     "The council approved the budget on Monday after a long debate.",
+    ...                     "Subscribe to our newsletter for more."])
+    >>> [x.reason for x in r.removed], [t for _, t in r.kept]
+    (['cookie_banner', 'cookie_banner', 'promo'], ['The council approved the budget on Monday after a long debate.'])
+    """
+    page = Page(list(paragraphs), known=dict(known or {}))
+    metadata: dict[str, Any] = {}
+    for reason, detector in REGISTRY.items():
+        if reason in settings.disabled:
+            continue
+        found = detector(page)
+        for i in found.indices:
+            page.removed.setdefault(i, reason)
+        for key, value in found.metadata.items():
+            metadata.setdefault(key, value)
+    dup_of: dict[int, int] = {}
+    if DUPLICATE not in settings.disabled:
+        live = page.live()
+        repeats = find_repeats([page.paragraphs[i] for i in live], settings.min_repeat_chars)
+        for j, first in repeats.items():
+            page.removed[live[j]] = DUPLICATE
+            dup_of[live[j]] = live[first]
+    result = CleanResult(metadata=metadata)
+    for i, text in enumerate(page.paragraphs):
+        if i in page.removed:
+            result.removed.append(Removal(i, text, page.removed[i], dup_of.get(i)))
+        else:
+            result.kept.append((i, text))
+    return result

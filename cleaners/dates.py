@@ -1,0 +1,111 @@
+"""Find and parse the dates that datelines carry ("Updated 01:23, 21-Nov-2024").
+
+Recognising that a span is a date is done here with patterns over month names in several
+languages; turning it into a datetime is python-dateutil's job. Naive times are UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from dateutil import parser as date_parser
+
+# Month names and abbreviations, en/de/fr/es/it/nl, mapped to English for dateutil.
+MONTHS: dict[str, str] = {}
+for english, names in {
+    "Jan": "january jan januar janvier enero gennaio januari janv ene gen",
+    "Feb": "february feb februar février fevrier febrero febbraio februari févr fév",
+    "Mar": "march mar märz maerz mars marzo maart mär",
+    "Apr": "april apr avril abril aprile avr abr",
+    "May": "may mai mayo maggio mei mag",
+    "Jun": "june jun juni juin junio giugno giu",
+    "Jul": "july jul juli juillet julio luglio juil lug",
+    "Aug": "august aug août aout agosto augustus ago",
+    "Sep": "september sep sept septembre septiembre settembre set",
+    "Oct": "october oct oktober octobre octubre ottobre okt ott",
+    "Nov": "november nov novembre noviembre",
+    "Dec": "december dec dezember décembre decembre diciembre dicembre dez déc dic",
+}.items():
+    for name in names.split():
+        MONTHS.setdefault(name, english)
+
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+_TIME = r"\d{1,2}[:.h]\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?"
+_DATE_PATTERNS = [
+    rf"\d{{1,2}}(?:st|nd|rd|th|\.)?[\s\-/]*(?:{_MONTH})\.?[\s\-/,]*\d{{2,4}}",
+    rf"(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}",
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?",
+    r"\d{1,2}[./]\d{1,2}[./]\d{2,4}",
+]
+DATE = re.compile("|".join(f"(?:{p})" for p in _DATE_PATTERNS), re.IGNORECASE)
+TIME = re.compile(rf"(?<![\d:]){_TIME}(?![\d:])", re.IGNORECASE)
+RELATIVE = re.compile(
+    r"\b\d+\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|h|days?|weeks?|months?|"
+    r"minuten|stunden|tagen|heures|jours|horas|días|ore|giorni|uur|dagen)\b",
+    re.IGNORECASE,
+)
+_MONTH_WORD = re.compile(rf"(?<!\w)({_MONTH})\.?(?!\w)", re.IGNORECASE)
+
+
+def strip_dates(text: str) -> str:
+    """Remove dates, times and relative ages from text, leaving the words around them.
+
+    >>> strip_dates("Updated 01:23, 21-Nov-2024")
+    'Updated , '
+    """
+    return RELATIVE.sub("", TIME.sub("", DATE.sub("", text)))
+
+
+def has_date(text: str) -> bool:
+    """>>> has_date("Published 3 hours ago"), has_date("No date here")
+    (True, False)
+    """
+    return bool(DATE.search(text) or TIME.search(text) or RELATIVE.search(text))
+
+
+def parse_date(text: str) -> datetime | None:
+    """The absolute date and time a dateline states, as UTC, or None.
+
+    >>> parse_date("Updated 01:23, 21-Nov-2024")
+    datetime.datetime(2024, 11, 21, 1, 23, tzinfo=datetime.timezone.utc)
+    >>> parse_date("21. November 2024 um 10.15 Uhr")
+    datetime.datetime(2024, 11, 21, 10, 15, tzinfo=datetime.timezone.utc)
+    >>> parse_date("Published 3 hours ago") is None
+    True
+    """
+    date = DATE.search(text)
+    if not date:
+        return None
+    span = _MONTH_WORD.sub(lambda m: MONTHS[m.group(1).lower()], date.group(0))
+    time = TIME.search(text)
+    clock = re.sub(r"(\d)[.h](\d)", r"\1:\2", time.group(0)) if time else ""
+    numeric = bool(re.fullmatch(r"\d{1,2}[./]\d{1,2}[./]\d{2,4}", date.group(0)))
+    try:
+        parsed = date_parser.parse(f"{span} {clock}".strip(), dayfirst=numeric, fuzzy=True)
+    except (ValueError, OverflowError):
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """A sidecar's timestamp (ISO text, epoch seconds or datetime) as UTC; None if empty.
+
+    Raises ValueError for a value that is not a date.
+
+    >>> parse_timestamp("2024-11-21T01:23:00+01:00")
+    datetime.datetime(2024, 11, 21, 0, 23, tzinfo=datetime.timezone.utc)
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC)
+    elif isinstance(value, str):
+        parsed = date_parser.isoparse(value) if value[:4].isdigit() else date_parser.parse(value)
+    else:
+        raise ValueError(f"not a date: {value!r}")
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

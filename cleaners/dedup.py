@@ -1,0 +1,104 @@
+"""Paragraph fingerprints and duplicate finding (CCNet-style).
+
+A paragraph's fingerprint is a 64-bit BLAKE2b hash of its normalised text: NFKC,
+case-folded, digits to 0, punctuation dropped, white space folded. Two paragraphs that
+differ only in case, digits, quotes or spacing have the same fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+
+_DIGITS = re.compile(r"\d")
+_PUNCT = re.compile(r"[^\w\s]|_")
+_SPACES = re.compile(r"\s+")
+
+# Paragraphs whose normalised text is shorter than this are never deduplicated across
+# documents: "He said." or "Reuters" recur in unrelated articles and are content there.
+MIN_CROSS_DOC_CHARS = 50
+# Inside one document a shorter repeat is still a repeat, but a one-word line is not
+# worth a removal record (and list items like "Yes" may legitimately recur).
+MIN_WITHIN_DOC_CHARS = 12
+
+
+def normalise_for_hash(text: str) -> str:
+    """CCNet-style normalisation used for fingerprints.
+
+    >>> normalise_for_hash("  The U.S. fired 6 missiles — “again”!  ")
+    'the us fired 0 missiles again'
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _DIGITS.sub("0", text)
+    text = _PUNCT.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def hash64(normalised: str) -> int:
+    """Signed 64-bit BLAKE2b of a string (stable across processes and machines).
+
+    >>> hash64("abc") == hash64("abc"), -2**63 <= hash64("abc") < 2**63
+    (True, True)
+    """
+    digest = hashlib.blake2b(normalised.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def fingerprint(text: str) -> int:
+    """The 64-bit fingerprint of a paragraph.
+
+    >>> fingerprint("Hello,  World 2024") == fingerprint("hello world 1999")
+    True
+    """
+    return hash64(normalise_for_hash(text))
+
+
+def find_repeats(paragraphs: Sequence[str], min_chars: int = MIN_WITHIN_DOC_CHARS) -> dict[int, int]:
+    """Later repeats inside one document: {index of repeat: index of first occurrence}.
+
+    >>> find_repeats(["A long enough line.", "Other text here ok", "a long enough line"])
+    {2: 0}
+    """
+    first: dict[str, int] = {}
+    repeats: dict[int, int] = {}
+    for i, text in enumerate(paragraphs):
+        norm = normalise_for_hash(text)
+        if len(norm) < min_chars:
+            continue
+        if norm in first:
+            repeats[i] = first[norm]
+        else:
+            first[norm] = i
+    return repeats
+
+
+def first_keepers(
+    docs: Iterable[tuple[str, Sequence[int], Sequence[int]]],
+    history: Mapping[int, str] | None = None,
+) -> dict[tuple[str, int], str]:
+    """Cross-document duplicates in a deterministic order.
+
+    ``docs`` yields ``(doc_id, positions, fingerprints)`` in the order that decides who
+    keeps a paragraph (callers sort by ingest date, then source path). ``fingerprints``
+    must already exclude paragraphs too short to deduplicate. Returns
+    ``{(doc_id, position): doc_id that kept it}`` for every paragraph to drop.
+
+    >>> first_keepers([("a", [0, 1], [11, 12]), ("b", [0, 1], [12, 13])])
+    {('b', 0): 'a'}
+    >>> first_keepers([("b", [0], [7])], history={7: "old"})
+    {('b', 0): 'old'}
+    """
+    owner: dict[int, str] = {}
+    drops: dict[tuple[str, int], str] = {}
+    for doc_id, positions, fps in docs:
+        for pos, fp in zip(positions, fps, strict=True):
+            kept_by = owner.get(fp)
+            if kept_by is None and history is not None:
+                kept_by = history.get(fp)
+            if kept_by is not None and kept_by != doc_id:
+                drops[(doc_id, pos)] = kept_by
+            elif kept_by is None:
+                owner[fp] = doc_id
+    return drops

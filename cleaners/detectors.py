@@ -1,0 +1,279 @@
+"""Detectors: each looks at a whole document's paragraphs and returns the indices to drop,
+plus any metadata it lifts. The registry in ``cleaners.clean`` runs them in order, each
+seeing what the ones before it removed (``Page.removed``).
+
+A detector's name says what it finds; its reason code is its key in the registry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from cleaners import dates, patterns
+from cleaners.page import Page, ends_sentence, is_bullet, is_headline_like, last_char, words
+
+# Consent-banner text is short; a long paragraph that mentions cookies is an article.
+COOKIE_MAX_WORDS = 80
+# A button label must be this close (in live paragraphs) to a banner paragraph.
+COOKIE_BUTTON_DISTANCE = 3
+# Promos are short; a long paragraph with "newsletter" in it is body.
+PROMO_MAX_WORDS = 60
+# Captions are short; a long paragraph ending with "/Reuters" is body.
+CAPTION_MAX_WORDS = 70
+# Adjacent repeats (a caption and its alt text) within this many paragraphs are captions.
+CAPTION_REPEAT_WINDOW = 3
+# A run of headline-shaped paragraphs this long, with no header, is a related-links block.
+RELATED_MIN_RUN = 3
+RELATED_MIN_WORDS = 5
+# Section tags: 2..6 parts of 1..4 words each.
+SECTION_SEPARATORS = re.compile(r"\s*[;|›»>•/]\s*")
+BYLINE_MAX_WORDS = 8
+DATELINE_MAX_WORDS = 14
+ATTRIBUTION_MAX_WORDS = 40
+
+# Reported speech: a paragraph quoting somebody is body even when it says "subscribe".
+_QUOTED = re.compile(r"^[\"'«„]|\b(said|says|told|added|according to)\b", re.IGNORECASE)
+_UPDATED = re.compile(
+    r"\b(updated|modified|aktualisiert|mis à jour|mise à jour|actualizado|aggiornato|"
+    r"bijgewerkt)\b",
+    re.IGNORECASE,
+)
+_NAME_PART = re.compile(r"^(?:[A-ZÀ-ÖØ-Þ][\w'’.-]*|[A-Z]\.|de|da|di|du|van|von|der|den|la|le|al|bin|ibn|y)$")
+
+
+@dataclass
+class Detection:
+    indices: list[int] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _near(live: list[int], i: int, j: int) -> int:
+    """Distance between two live indices, counted in live paragraphs."""
+    return abs(live.index(i) - live.index(j))
+
+
+def find_cookie_banner(page: Page) -> Detection:
+    """Consent-banner paragraphs, and the button labels next to them ("I agree")."""
+    banner_re, button_re = patterns.anywhere("cookie_banner"), patterns.whole("cookie_button")
+    live = page.live()
+    banner = [
+        i
+        for i in live
+        if page.word_counts[i] <= COOKIE_MAX_WORDS
+        and banner_re.search(page.keys[i])
+        and not _QUOTED.search(page.keys[i])
+    ]
+    found = set(banner)
+    for i in live:
+        if i in found or not button_re.match(page.keys[i]):
+            continue
+        if any(_near(live, i, b) <= COOKIE_BUTTON_DISTANCE for b in banner):
+            found.add(i)
+    return Detection(sorted(found))
+
+
+def find_share_buttons(page: Page) -> Detection:
+    """Share and social-network button labels standing alone."""
+    share = patterns.whole("share")
+    return Detection([i for i in page.live() if share.match(page.keys[i])])
+
+
+def find_navigation(page: Page) -> Detection:
+    """Site chrome: skip links, menus, account links, "Search Trends", copyright lines."""
+    nav = patterns.whole("nav")
+    return Detection(
+        [i for i in page.live() if page.word_counts[i] <= 25 and nav.match(page.keys[i])]
+    )
+
+
+def find_promos(page: Page) -> Detection:
+    """Newsletter, subscription, podcast and app promos, ad markers, comment prompts."""
+    promo = patterns.anywhere("promo")
+    return Detection(
+        [
+            i
+            for i in page.live()
+            if page.word_counts[i] <= PROMO_MAX_WORDS
+            and promo.search(page.keys[i])
+            and not _QUOTED.search(page.keys[i])
+        ]
+    )
+
+
+def _fold(key: str) -> str:
+    return re.sub(r"\W+", " ", key).strip().lower()
+
+
+def find_captions(page: Page) -> Detection:
+    """Photo captions and credits: agency endings, "Credit:", "Image caption", and every
+    repeat of a caption, including a truncated copy just before its full form."""
+    caption = patterns.anywhere("caption")
+    live = page.live()
+    found = {
+        i
+        for i in live
+        if page.word_counts[i] <= CAPTION_MAX_WORDS and caption.search(page.keys[i])
+    }
+    folded = {i: _fold(page.keys[i]) for i in live}
+    by_text: dict[str, list[int]] = defaultdict(list)
+    for i in live:
+        by_text[folded[i]].append(i)
+    # Every copy of a caption is a caption.
+    for i in list(found):
+        found.update(by_text[folded[i]])
+    # Text repeated within a few paragraphs (a caption and its alt text) is a caption.
+    for copies in by_text.values():
+        close = any(
+            _near(live, a, b) <= CAPTION_REPEAT_WINDOW for a, b in zip(copies, copies[1:], strict=False)
+        )
+        if len(copies) > 1 and close and page.word_counts[copies[0]] <= CAPTION_MAX_WORDS:
+            found.update(copies)
+    # A truncated caption right before its full form.
+    for pos, i in enumerate(live[:-1]):
+        nxt = live[pos + 1]
+        if nxt in found and i not in found and folded[i] and folded[nxt].startswith(folded[i]):
+            found.add(i)
+    return Detection(sorted(found))
+
+
+def find_related_links(page: Page) -> Detection:
+    """Runs of related-article headlines: after a "Read more"/"Related Topics" style
+    heading, or a headerless run of several headline-shaped lines inside the text."""
+    header = patterns.whole("related_header")
+    live = page.live()
+    found: set[int] = set()
+    pos = 0
+    while pos < len(live):
+        i = live[pos]
+        if header.match(page.keys[i]) and page.word_counts[i] <= 8:
+            found.add(i)
+            pos += 1
+            while pos < len(live) and _is_link_line(page, live[pos]):
+                found.add(live[pos])
+                pos += 1
+            continue
+        run = []
+        while pos < len(live) and _is_link_line(page, live[pos], strict=True):
+            run.append(live[pos])
+            pos += 1
+        if len(run) >= RELATED_MIN_RUN:
+            found.update(run)
+        if not run:
+            pos += 1
+    return Detection(sorted(found))
+
+
+def _is_link_line(page: Page, i: int, strict: bool = False) -> bool:
+    key = page.keys[i]
+    if strict:
+        return is_headline_like(key) and page.word_counts[i] >= RELATED_MIN_WORDS
+    return not page.body_like[i] and page.word_counts[i] <= 30
+
+
+def find_attribution(page: Page) -> Detection:
+    """Wire and source credits ("Source(s): Reuters", "Reporting by ..."); lifts ``credit``."""
+    found, credit = [], None
+    for i in page.live():
+        if page.word_counts[i] > ATTRIBUTION_MAX_WORDS:
+            continue
+        for rx in patterns.each_whole("attribution"):
+            m = rx.match(page.keys[i])
+            if m:
+                found.append(i)
+                value = (m.groupdict().get("credit") or "").strip(" .;:()")
+                credit = credit or value or None
+                break
+    return Detection(found, {"credit": credit} if credit else {})
+
+
+def find_dateline(page: Page) -> Detection:
+    """Paragraphs that are only a date or time with dateline words ("Updated 01:23,
+    21-Nov-2024", "Published 3 hours ago"); lifts ``published_at`` / ``updated_at``."""
+    filler = patterns.words("dateline")
+    found: list[int] = []
+    meta: dict[str, Any] = {}
+    for i in page.live():
+        key = page.keys[i]
+        if page.word_counts[i] > DATELINE_MAX_WORDS or not dates.has_date(key):
+            continue
+        rest = filler.sub(" ", dates.strip_dates(key))
+        if len(words(rest)) > 1:
+            continue
+        found.append(i)
+        when = dates.parse_date(key)
+        if when is not None:
+            field_name = "updated_at" if _UPDATED.search(key) else "published_at"
+            meta.setdefault(field_name, when)
+    return Detection(found, meta)
+
+
+def find_sections(page: Page) -> Detection:
+    """Section tags and breadcrumbs in the header ("Europe;Ukraine", "News › World");
+    lifts ``sections``."""
+    found: list[int] = []
+    sections: list[str] = []
+    for i in page.header() + page.footer():
+        key = page.keys[i]
+        if ends_sentence(key) or len(key) > 80:
+            continue
+        label = re.sub(r"^(topics?|tags?|sections?|themen|sujets|temas|argomenti)\s*:\s*", "",
+                       key, flags=re.IGNORECASE)
+        parts = [p for p in SECTION_SEPARATORS.split(label) if p]
+        tagged = label != key and parts
+        if not tagged and not 2 <= len(parts) <= 6:
+            continue
+        if all(_is_tag(p) for p in parts):
+            found.append(i)
+            sections.extend(p for p in parts if p.lower() not in {"home", "start", "accueil", "inicio"})
+    return Detection(found, {"sections": sections} if sections else {})
+
+
+def _is_tag(part: str) -> bool:
+    n = len(words(part))
+    return 1 <= n <= 4 and (part[:1].isupper() or part[:1].isdigit()) and not last_char(part) in ".,"
+
+
+def find_title(page: Page) -> Detection:
+    """The headline: the paragraph equal to a known title, else the first headline-shaped
+    paragraph of the header; lifts ``title``."""
+    known = _fold(str(page.known.get("title") or ""))
+    if known:
+        same = [i for i in page.live() if _fold(page.keys[i]) == known]
+        return Detection(same[:1])
+    for i in page.header()[:6]:
+        key = page.keys[i]
+        if is_headline_like(key) and page.word_counts[i] >= 3 and not is_bullet(key):
+            return Detection([i], {"title": page.paragraphs[i]})
+    return Detection()
+
+
+def find_byline(page: Page) -> Detection:
+    """ "By Jane Doe", or a bare author name standing in the header; lifts ``author``."""
+    prefix = patterns.words("byline")
+    known = _fold(str(page.known.get("author") or ""))
+    for i in page.header()[:8]:
+        if known and known in _fold(page.keys[i]) and page.word_counts[i] <= BYLINE_MAX_WORDS:
+            return Detection([i])
+        key = page.keys[i]
+        if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key):
+            continue
+        m = prefix.match(key)
+        name = key[m.end():].strip(" :,-|") if m else key
+        name = re.split(r"\s*[|,]\s*(?=[A-Z]?[a-z])", name)[0]  # "Jane Doe, Reuters"
+        if _is_person_name(name):
+            return Detection([i], {"author": name})
+    return Detection()
+
+
+def _is_person_name(text: str) -> bool:
+    """Two to five capitalised name parts, optionally two names joined by "and"/"&"."""
+    for name in re.split(r"\s+(?:and|und|et|y|e|en|&)\s+", text):
+        parts = name.split()
+        if not 2 <= len(parts) <= 5 or not all(_NAME_PART.match(p) for p in parts):
+            return False
+        if not parts[0][:1].isupper() or not parts[-1][:1].isupper():
+            return False
+    return True

@@ -1,0 +1,171 @@
+"""One raw document to one curated record: decode, repair, segment, clean, lift metadata.
+
+Pure: bytes and source metadata in, plain Python records out; no files, no Prefect.
+Failures raise ``DocumentError`` with a short error code that goes to the ``errors`` table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cleaners.clean import CleanSettings, clean_document
+from cleaners.dates import parse_timestamp
+from cleaners.dedup import fingerprint
+from cleaners.encoding import UndecodableError, decode_bytes, repair_text
+from cleaners.segment import split_paragraphs
+
+# Sidecar fields thresher understands, by type. Anything else in a sidecar is ignored.
+TEXT_FIELDS = ("url", "site", "title", "author", "language")
+TIME_FIELDS = ("fetched_at", "published_at", "updated_at")
+
+
+class DocumentError(Exception):
+    """A document that cannot be ingested; ``code`` is the errors table's ``error``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class ProcessedDocument:
+    doc_id: str
+    source_path: str
+    source_sha256: str
+    metadata: dict[str, Any]
+    encoding: str
+    encoding_fixes: list[str]
+    text: str
+    paragraphs_before: int
+    chars_before: int
+    # (position, text, fingerprint) of kept paragraphs, in order.
+    paragraphs: list[tuple[int, str, int]] = field(default_factory=list)
+    # (position, text, reason, dup_of doc_id or None), in order.
+    removed: list[tuple[int, str, str, str | None]] = field(default_factory=list)
+
+    def drop(self, position: int, reason: str, dup_of: str | None) -> None:
+        """Move a kept paragraph to ``removed`` (cross-document dedup) and rebuild text."""
+        keep = []
+        for pos, text, fp in self.paragraphs:
+            if pos == position:
+                self.removed.append((pos, text, reason, dup_of))
+            else:
+                keep.append((pos, text, fp))
+        self.paragraphs = keep
+        self.removed.sort(key=lambda r: r[0])
+        self.text = "\n\n".join(t for _, t, _ in self.paragraphs)
+
+
+def make_doc_id(source_path: str) -> str:
+    """Stable id of a source: the same relative path gives the same id.
+
+    >>> make_doc_id("2024/a.txt") == make_doc_id("2024/a.txt"), len(make_doc_id("x"))
+    (True, 16)
+    """
+    return hashlib.sha256(f"thresher:{source_path}".encode()).hexdigest()[:16]
+
+
+def validate_sidecar(raw: Any) -> dict[str, Any]:
+    """Check a sidecar's known fields and convert them; raise DocumentError if one is wrong.
+
+    >>> validate_sidecar({"url": "https://x.org/a", "fetched_at": "2024-11-21T10:00:00Z"})["fetched_at"].year
+    2024
+    """
+    if not isinstance(raw, dict):
+        raise DocumentError("bad_sidecar", f"sidecar must be a JSON object, got {type(raw).__name__}")
+    meta: dict[str, Any] = {}
+    for key in TEXT_FIELDS:
+        value = raw.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise DocumentError("bad_sidecar", f"sidecar field {key!r} must be a string, got {value!r}")
+        if value.strip():
+            meta[key] = value.strip()
+    for key in TIME_FIELDS:
+        try:
+            when = parse_timestamp(raw.get(key))
+        except (ValueError, OverflowError, TypeError) as exc:
+            raise DocumentError(
+                "bad_sidecar", f"sidecar field {key!r} is not a date: {raw.get(key)!r} ({exc})"
+            ) from exc
+        if when is not None:
+            meta[key] = when
+    return meta
+
+
+def process_document(
+    data: bytes,
+    source_path: str,
+    sidecar: dict[str, Any] | None = None,
+    settings: CleanSettings = CleanSettings(),
+) -> ProcessedDocument:
+    """Turn one raw text document into its curated record.
+
+    Sidecar fields win over what is lifted from the text.
+    """
+    if not data.strip():
+        raise DocumentError("empty", "file is empty or only white space")
+    try:
+        decoded = decode_bytes(data)
+    except UndecodableError as exc:
+        raise DocumentError("undecodable", str(exc)) from exc
+    repaired = repair_text(decoded.text)
+    paragraphs = split_paragraphs(repaired.text)
+    if not paragraphs:
+        raise DocumentError("empty", "no text left after decoding and normalisation")
+    known = dict(sidecar or {})
+    result = clean_document(paragraphs, known=known, settings=settings)
+    doc_id = make_doc_id(source_path)
+    metadata = {**result.metadata, **known}
+    kept = [(pos, text, fingerprint(text)) for pos, text in result.kept]
+    removed = [
+        (r.position, r.text, r.reason, doc_id if r.dup_of is not None else None)
+        for r in result.removed
+    ]
+    return ProcessedDocument(
+        doc_id=doc_id,
+        source_path=source_path,
+        source_sha256=hashlib.sha256(data).hexdigest(),
+        metadata=metadata,
+        encoding=decoded.encoding,
+        encoding_fixes=repaired.fixes,
+        text="\n\n".join(t for _, t, _ in kept),
+        paragraphs_before=len(paragraphs),
+        chars_before=sum(len(p) for p in paragraphs),
+        paragraphs=kept,
+        removed=removed,
+    )
+
+
+def document_row(doc: ProcessedDocument, ingested_at: datetime) -> dict[str, Any]:
+    """The ``documents`` table row of a processed document."""
+    meta = doc.metadata
+    return {
+        "doc_id": doc.doc_id,
+        "source_path": doc.source_path,
+        "source_sha256": doc.source_sha256,
+        "url": meta.get("url"),
+        "site": meta.get("site"),
+        "language": meta.get("language"),
+        "title": meta.get("title"),
+        "author": meta.get("author"),
+        "published_at": meta.get("published_at"),
+        "updated_at": meta.get("updated_at"),
+        "fetched_at": meta.get("fetched_at"),
+        "ingested_at": ingested_at,
+        "sections": meta.get("sections"),
+        "credit": meta.get("credit"),
+        "encoding": doc.encoding,
+        "encoding_fixes": doc.encoding_fixes,
+        "near_dup_cluster": meta.get("near_dup_cluster"),
+        "text": doc.text,
+        "paragraphs_before": doc.paragraphs_before,
+        "paragraphs_after": len(doc.paragraphs),
+        "chars_before": doc.chars_before,
+        "chars_after": sum(len(t) for _, t, _ in doc.paragraphs),
+    }

@@ -1,0 +1,193 @@
+"""Bytes to clean Unicode: decoding, mojibake repair, normalisation, white space.
+
+Pure functions, no I/O. ``decode_bytes`` picks the encoding of one file (BOM, then strict
+UTF-8, then charset-normalizer's detector); ``repair_text`` runs ftfy and the white-space
+fixers and says which fixes changed the text, the way ``ftfy.fix_and_explain`` does.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import ftfy
+from charset_normalizer import from_bytes
+
+# BOMs checked longest first: the UTF-32-LE BOM starts with the UTF-16-LE one.
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+# Share of C0 control bytes (other than tab, CR, LF, FF) above which bytes are not text.
+MAX_CONTROL_SHARE = 0.05
+# Share of U+FFFD replacement characters above which a decoding is considered failed.
+MAX_REPLACEMENT_SHARE = 0.02
+
+# Space-like characters that are not U+0020: NBSP, narrow NBSP, figure space, en/em and
+# other typographic spaces, ideographic space, Ogham space mark.
+_ODD_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+# Zero-width and invisible format characters that carry nothing in article text:
+# ZWSP, word joiner, BOM/ZWNBSP, soft hyphen, invisible operators. ZWJ/ZWNJ are kept
+# (they shape emoji sequences and Persian/Indic scripts).
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad\u2061-\u2064\u180e]")
+# C0/C1 controls other than tab and newline.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_ENDINGS = re.compile(r"\r\n?|[\u2028\u2029\x85]")
+_SPACE_RUNS = re.compile(r"[ \t]+")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+# ftfy settings: quotes are kept as the source wrote them (a setting, not a fix we force);
+# unescape_html is on for plain text (entities left in by scrapers).
+FTFY_CONFIG = ftfy.TextFixerConfig(
+    uncurl_quotes=False,
+    fix_latin_ligatures=True,
+    fix_character_width=True,
+    normalization="NFC",
+    unescape_html=True,
+    explain=True,
+)
+
+
+class UndecodableError(ValueError):
+    """The bytes are not text in any encoding we can recognise."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str
+
+
+@dataclass
+class Repaired:
+    text: str
+    fixes: list[str] = field(default_factory=list)
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:65536]
+    if not sample:
+        return False
+    if b"\x00" in sample and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # NUL bytes without a BOM: binary, or BOM-less UTF-16 (even/odd NUL pattern).
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        if max(even, odd) < 0.3 * (len(sample) / 2) or min(even, odd) > 0.05 * len(sample):
+            return True
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    return controls > MAX_CONTROL_SHARE * len(sample) and b"\x00" not in sample[1::2]
+
+
+def decode_bytes(data: bytes) -> Decoded:
+    """Decode one file's bytes, choosing the encoding: BOM, strict UTF-8, then detection.
+
+    >>> decode_bytes("café".encode("utf-8")).encoding
+    'utf-8'
+    >>> decode_bytes("café €5".encode("cp1252"))
+    Decoded(text='café €5', encoding='cp1252')
+    >>> decode_bytes(codecs.BOM_UTF16_LE + "hi".encode("utf-16-le")).text
+    'hi'
+    """
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                return Decoded(data.decode(name), name)
+            except UnicodeDecodeError as exc:
+                raise UndecodableError(f"bytes start with a {name} BOM but do not decode: {exc}")
+    if _looks_binary(data):
+        raise UndecodableError("binary content (NUL or control bytes), not text")
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data[:262144]).best()
+    if best is not None:
+        name = _prefer_superset(best.encoding)
+        text = data.decode(name, errors="replace")
+        if text.count("\ufffd") <= MAX_REPLACEMENT_SHARE * max(1, len(text)):
+            return Decoded(text, name)
+    # Latin-1 decodes anything; accept it only when the result reads as text.
+    text = data.decode("cp1252", errors="replace")
+    if text.count("\ufffd") <= MAX_REPLACEMENT_SHARE * max(1, len(text)):
+        return Decoded(text, "cp1252")
+    raise UndecodableError("no encoding decodes these bytes to text")
+
+
+def _prefer_superset(name: str) -> str:
+    """Latin-1 and ASCII detections are read as cp1252, their superset in practice.
+
+    >>> _prefer_superset("latin_1")
+    'cp1252'
+    """
+    n = name.lower().replace("-", "_")
+    return "cp1252" if n in {"latin_1", "iso8859_1", "ascii", "iso_8859_1"} else name
+
+
+def strip_invisible(text: str) -> str:
+    """Remove zero-width, soft-hyphen and control characters.
+
+    >>> strip_invisible("a\\u200bb\\u00adc\\x07d")
+    'abcd'
+    """
+    return _CONTROLS.sub("", _INVISIBLE.sub("", text))
+
+
+def normalise_whitespace(text: str) -> str:
+    """Unify line endings, turn odd spaces into plain spaces, trim lines, fold blank runs.
+
+    >>> normalise_whitespace("a\\u00a0 b  \\r\\nc\\r\\n\\r\\n\\r\\n\\r\\nd ")
+    'a b\\nc\\n\\nd'
+    """
+    text = _LINE_ENDINGS.sub("\n", text)
+    text = _ODD_SPACES.sub(" ", text)
+    text = "\n".join(_SPACE_RUNS.sub(" ", line).strip() for line in text.split("\n"))
+    return _BLANK_RUNS.sub("\n\n", text).strip()
+
+
+def repair_encoding(text: str) -> str:
+    """Fix mojibake, HTML entities and width with ftfy, then Unicode NFC.
+
+    >>> repair_encoding("cafÃ© â€” 5â‚¬")
+    'café — 5€'
+    >>> repair_encoding("São Paulo")
+    'São Paulo'
+    """
+    return ftfy.fix_text(text, config=FTFY_CONFIG)
+
+
+def repair_text(text: str) -> Repaired:
+    """Run every fixer and record the name of each one that changed the text.
+
+    >>> r = repair_text("Itâ€™s\\u00a0here\\r\\n")
+    >>> r.text, r.fixes
+    ('It’s here', ['ftfy:fix_encoding', 'normalise_whitespace'])
+    """
+    fixes: list[str] = []
+    fixed, explanation = ftfy.fix_and_explain(text, config=FTFY_CONFIG)
+    if fixed != text:
+        steps = [step for step in (explanation or []) if step.transformation != "normalize"]
+        names = sorted({f"ftfy:{_step_name(step)}" for step in steps})
+        if not names:
+            names = ["ftfy:normalize"]
+        fixes.extend(names)
+    nfc = unicodedata.normalize("NFC", fixed)
+    if nfc != fixed:
+        fixes.append("nfc")
+    stripped = strip_invisible(nfc)
+    if stripped != nfc:
+        fixes.append("strip_invisible")
+    spaced = normalise_whitespace(stripped)
+    if spaced != stripped:
+        fixes.append("normalise_whitespace")
+    return Repaired(spaced, fixes)
+
+
+def _step_name(step: ftfy.ExplanationStep) -> str:
+    if step.action in ("encode", "decode", "transcode"):
+        return "fix_encoding"
+    return step.transformation

@@ -1,0 +1,105 @@
+"""The declared pyarrow schemas of every curated table, in one place.
+
+Every Parquet file thresher writes is written with ``schema=`` one of these, and a test
+holds the files on disk to them. The tables are Hive-partitioned by ``ingest_date``; the
+partition key lives in the folder name (``ingest_date=YYYY-MM-DD``), not in the files, so
+``pandas.read_parquet(curated / "documents")`` adds it back as a column.
+
+Bump ``SCHEMA_VERSION`` on any change to a schema; it is stored in each file's metadata.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1"
+PARTITION_KEY = "ingest_date"
+
+# Timestamps are UTC instants; pandas reads them as datetime64[us, UTC].
+UTC_TS = pa.timestamp("us", tz="UTC")
+
+
+def _with_version(schema: pa.Schema, table: str) -> pa.Schema:
+    return schema.with_metadata(
+        {b"thresher.schema_version": SCHEMA_VERSION.encode(), b"thresher.table": table.encode()}
+    )
+
+
+DOCUMENTS = _with_version(
+    pa.schema(
+        [
+            pa.field("doc_id", pa.string(), nullable=False),
+            pa.field("source_path", pa.string(), nullable=False),
+            pa.field("source_sha256", pa.string(), nullable=False),
+            pa.field("url", pa.string()),
+            pa.field("site", pa.string()),
+            pa.field("language", pa.string()),
+            pa.field("title", pa.string()),
+            pa.field("author", pa.string()),
+            pa.field("published_at", UTC_TS),
+            pa.field("updated_at", UTC_TS),
+            pa.field("fetched_at", UTC_TS),
+            pa.field("ingested_at", UTC_TS, nullable=False),
+            pa.field("sections", pa.list_(pa.string())),
+            pa.field("credit", pa.string()),
+            pa.field("encoding", pa.string()),
+            pa.field("encoding_fixes", pa.list_(pa.string())),
+            pa.field("near_dup_cluster", pa.string()),
+            pa.field("text", pa.string(), nullable=False),
+            pa.field("paragraphs_before", pa.int32(), nullable=False),
+            pa.field("paragraphs_after", pa.int32(), nullable=False),
+            pa.field("chars_before", pa.int64(), nullable=False),
+            pa.field("chars_after", pa.int64(), nullable=False),
+        ]
+    ),
+    "documents",
+)
+
+PARAGRAPHS = _with_version(
+    pa.schema(
+        [
+            pa.field("doc_id", pa.string(), nullable=False),
+            # Index of the paragraph among all paragraphs the document was split into,
+            # so kept (here) and removed (in `removed`) interleave in source order.
+            pa.field("position", pa.int32(), nullable=False),
+            pa.field("text", pa.string(), nullable=False),
+            # 64-bit hash of the normalised text (cleaners.dedup.fingerprint), signed so
+            # that every Parquet reader (Spark, DuckDB, pandas) reads it the same way.
+            pa.field("fingerprint", pa.int64(), nullable=False),
+        ]
+    ),
+    "paragraphs",
+)
+
+REMOVED = _with_version(
+    pa.schema(
+        [
+            pa.field("doc_id", pa.string(), nullable=False),
+            pa.field("position", pa.int32(), nullable=False),
+            pa.field("text", pa.string(), nullable=False),
+            pa.field("reason", pa.string(), nullable=False),
+            # For reason == "duplicate": the doc_id of the document that kept the text.
+            pa.field("dup_of", pa.string()),
+        ]
+    ),
+    "removed",
+)
+
+ERRORS = _with_version(
+    pa.schema(
+        [
+            pa.field("source_path", pa.string(), nullable=False),
+            pa.field("error", pa.string(), nullable=False),
+            pa.field("message", pa.string(), nullable=False),
+            pa.field("ingested_at", UTC_TS, nullable=False),
+        ]
+    ),
+    "errors",
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "documents": DOCUMENTS,
+    "paragraphs": PARAGRAPHS,
+    "removed": REMOVED,
+    "errors": ERRORS,
+}
