@@ -1,0 +1,102 @@
+"""The ``thresher`` command line: the same flow as the deployments, run locally.
+
+    thresher ingest RAW_DIR CURATED_DIR [--ingest-date YYYY-MM-DD]
+    thresher explain FILE
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+# Offline and quiet by default: no telemetry calls from the temporary local API.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def _print_summary(summary: dict) -> None:
+    print(
+        f"documents: {summary['documents_found']} found, {summary['documents_written']} written, "
+        f"{summary['documents_skipped']} skipped, {summary['documents_failed']} failed"
+    )
+    print(
+        f"paragraphs: {summary['paragraphs_kept']} kept, "
+        f"{summary['paragraphs_removed']} removed"
+    )
+    for reason, n in summary["removed_by_reason"].items():
+        print(f"  {reason:<14} {n}")
+    for code, n in summary.get("errors_by_code", {}).items():
+        print(f"  error {code:<14} {n}")
+    print(f"written to {summary['curated_dir']} (ingest_date={summary['ingest_date']})")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from flows.ingest import ingest
+
+    summary = ingest(
+        raw_dir=str(args.raw_dir),
+        curated_dir=str(args.curated_dir),
+        ingest_date=args.ingest_date,
+        batch_size=args.batch_size,
+        disabled_reasons=args.disable or [],
+    )
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from cleaners.document import DocumentError, process_document
+    from flows.sources import read_source
+
+    path = Path(args.file)
+    try:
+        source = read_source(path.parent, path.name)
+        doc = process_document(source.data, path.name, source.sidecar)
+    except DocumentError as exc:
+        print(f"{path}: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    rows = [(p, "kept", t) for p, t, _ in doc.paragraphs]
+    rows += [(p, f"- {r}", t) for p, t, r, _ in doc.removed]
+    width = args.width
+    for pos, mark, text in sorted(rows):
+        shown = text if len(text) <= width else text[: width - 1] + "…"
+        print(f"{pos:>4}  {mark:<15} {shown}")
+    meta = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in doc.metadata.items()}
+    print(f"\nmetadata: {json.dumps(meta, ensure_ascii=False)}")
+    print(f"encoding: {doc.encoding}; fixes: {', '.join(doc.encoding_fixes) or 'none'}")
+    print(f"kept {len(doc.paragraphs)} of {doc.paragraphs_before} paragraphs")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="thresher", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    ing = sub.add_parser("ingest", help="ingest RAW_DIR into the curated Parquet dataset")
+    ing.add_argument("raw_dir", type=Path)
+    ing.add_argument("curated_dir", type=Path)
+    ing.add_argument("--ingest-date", help="partition date YYYY-MM-DD (default: today, UTC)")
+    ing.add_argument("--batch-size", type=int, default=500, help="documents per task")
+    ing.add_argument("--disable", action="append", metavar="REASON",
+                     help="turn a cleaner off by its reason code (repeatable)")
+    ing.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ing.set_defaults(func=cmd_ingest)
+    exp = sub.add_parser("explain", help="show each paragraph of FILE, kept or removed and why")
+    exp.add_argument("file", type=Path)
+    exp.add_argument("--width", type=int, default=110, help="characters of text shown per line")
+    exp.set_defaults(func=cmd_explain)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The Prefect flow: orchestration only. Tasks are coarse (a batch of documents each);
+retries sit on the I/O tasks (listing and writing), not on cleaning."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+from prefect.futures import as_completed
+
+from cleaners.clean import CleanSettings
+from cleaners.document import ProcessedDocument
+from flows import pipeline, store
+from flows.sources import DEFAULT_MAX_BYTES, discover
+
+DEFAULT_BATCH_SIZE = 500
+
+
+@task(retries=2, retry_delay_seconds=2, cache_policy=NONE)
+def list_sources(raw_dir: str) -> list[str]:
+    return discover(Path(raw_dir))
+
+
+@task(cache_policy=NONE)
+def clean_batch(
+    raw_dir: str, paths: list[str], settings: CleanSettings, max_bytes: int
+) -> pipeline.BatchResult:
+    return pipeline.process_paths(Path(raw_dir), paths, settings, max_bytes)
+
+
+@task(cache_policy=NONE)
+def dedup_batch(docs: list[ProcessedDocument]) -> list[ProcessedDocument]:
+    pipeline.dedup_across(docs)
+    return docs
+
+
+@task(retries=2, retry_delay_seconds=2, cache_policy=NONE)
+def write_curated(
+    curated_dir: str,
+    ingest_date: str,
+    rows: dict[str, list[dict[str, Any]]],
+    sources: list[str],
+    doc_ids: list[str],
+) -> dict[str, int]:
+    store.clean_stale(Path(curated_dir))
+    return store.write_run(Path(curated_dir), ingest_date, rows, sources, doc_ids)
+
+
+@flow(name="ingest", log_prints=False)
+def ingest(
+    raw_dir: str = "raw",
+    curated_dir: str = "curated",
+    ingest_date: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    disabled_reasons: list[str] | None = None,
+    max_file_bytes: int = DEFAULT_MAX_BYTES,
+) -> dict[str, Any]:
+    """Ingest every raw document under ``raw_dir`` into the curated Parquet dataset."""
+    log = get_run_logger()
+    day = ingest_date or datetime.now(UTC).date().isoformat()
+    date.fromisoformat(day)  # a bad date fails the run before anything is read
+    settings = CleanSettings.from_disabled(disabled_reasons or ())
+    ingested_at = datetime.now(UTC).replace(microsecond=0)
+
+    paths = list_sources(raw_dir)
+    batches = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
+    log.info("found %d raw documents in %s, %d batches", len(paths), raw_dir, len(batches))
+    futures = [clean_batch.submit(raw_dir, b, settings, max_file_bytes) for b in batches]
+    results: list[pipeline.BatchResult] = []
+    for done, future in enumerate(as_completed(futures), start=1):
+        results.append(future.result())
+        log.info("cleaned batch %d/%d", done, len(batches))
+
+    docs = sorted((d for r in results for d in r.docs), key=lambda d: d.source_path)
+    errors = sorted(e for r in results for e in r.errors)
+    docs = dedup_batch(docs)
+    rows = pipeline.table_rows(docs, errors, ingested_at)
+    counts = write_curated(curated_dir, day, rows, paths, [d.doc_id for d in docs])
+    summary = pipeline.summarise(docs, errors, len(paths))
+    summary.update(ingest_date=day, curated_dir=curated_dir, rows_in_partition=counts)
+    log.info("ingest summary: %s", summary)
+    return summary
