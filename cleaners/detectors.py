@@ -25,6 +25,7 @@ PROMO_MAX_WORDS = 60
 CAPTION_MAX_WORDS = 70
 # Adjacent repeats (a caption and its alt text) within this many paragraphs are captions.
 CAPTION_REPEAT_WINDOW = 3
+CAPTION_REPEAT_MIN_WORDS = 4
 # A run of headline-shaped paragraphs this long, with no header, is a related-links block.
 RELATED_MIN_RUN = 3
 RELATED_MIN_WORDS = 5
@@ -129,7 +130,8 @@ def find_captions(page: Page) -> Detection:
         close = any(
             _near(live, a, b) <= CAPTION_REPEAT_WINDOW for a, b in zip(copies, copies[1:], strict=False)
         )
-        if len(copies) > 1 and close and page.word_counts[copies[0]] <= CAPTION_MAX_WORDS:
+        n = page.word_counts[copies[0]]
+        if len(copies) > 1 and close and CAPTION_REPEAT_MIN_WORDS <= n <= CAPTION_MAX_WORDS:
             found.update(copies)
     # A truncated caption right before its full form.
     for pos, i in enumerate(live[:-1]):
@@ -141,7 +143,9 @@ def find_captions(page: Page) -> Detection:
 
 def find_related_links(page: Page) -> Detection:
     """Runs of related-article headlines: after a "Read more"/"Related Topics" style
-    heading, or a headerless run of several headline-shaped lines inside the text."""
+    heading, or a headerless run of several headline-shaped lines between body
+    paragraphs. Runs with the parallel shape of a list ("Q: ...", "Path A: ...", "2 eggs")
+    are body content and stay."""
     header = patterns.whole("related_header")
     live = page.live()
     found: set[int] = set()
@@ -149,28 +153,66 @@ def find_related_links(page: Page) -> Detection:
     while pos < len(live):
         i = live[pos]
         if header.match(page.keys[i]) and page.word_counts[i] <= 8:
-            found.add(i)
+            run = [i]
             pos += 1
-            while pos < len(live) and _is_link_line(page, live[pos]):
-                found.add(live[pos])
+            while pos < len(live) and _is_teaser(page.keys[live[pos]]):
+                run.append(live[pos])
                 pos += 1
+            if not _is_list(page, run[1:]):
+                found.update(run)
             continue
         run = []
-        while pos < len(live) and _is_link_line(page, live[pos], strict=True):
+        while pos < len(live) and _is_headline(page, live[pos]):
             run.append(live[pos])
             pos += 1
-        if len(run) >= RELATED_MIN_RUN:
+        after_colon = bool(run) and _introduces_list(page, live, run[0])
+        if len(run) >= RELATED_MIN_RUN and not after_colon and not _is_list(page, run):
             found.update(run)
         if not run:
             pos += 1
     return Detection(sorted(found))
 
 
-def _is_link_line(page: Page, i: int, strict: bool = False) -> bool:
+# A sentence boundary inside a line: headlines do not have one, tweets and prose do.
+_INNER_SENTENCE = re.compile(r"[a-z0-9][.!?] [A-Z]")
+_URLISH = re.compile(r"https?://|www\.|\bpic\.twitter\.com|@\w")
+_LABEL = re.compile(r"^[^:]{1,40}:\s")
+
+
+def _is_headline(page: Page, i: int) -> bool:
     key = page.keys[i]
-    if strict:
-        return is_headline_like(key) and page.word_counts[i] >= RELATED_MIN_WORDS
-    return not page.body_like[i] and page.word_counts[i] <= 30
+    return (
+        is_headline_like(key)
+        and page.word_counts[i] >= RELATED_MIN_WORDS
+        and last_char(key) not in "!?"
+        and not _INNER_SENTENCE.search(key)
+        and not _URLISH.search(key)
+    )
+
+
+def _introduces_list(page: Page, live: list[int], first: int) -> bool:
+    """Whether the live paragraph before ``first`` ends with a colon ("You will need:")."""
+    k = live.index(first)
+    return k > 0 and page.keys[live[k - 1]].rstrip().endswith(":")
+
+
+def _is_teaser(key: str) -> bool:
+    """A link line after a related-links heading: a headline, possibly cut off with "…"."""
+    return (is_headline_like(key) or key.endswith(("…", "..."))) and not _URLISH.search(key)
+
+
+def _is_list(page: Page, run: list[int]) -> bool:
+    """Whether lines share a list's parallel shape: the same first word, a "label: value"
+    form, or leading numbers, in most of them."""
+    if not run:
+        return False
+    keys = [page.keys[i] for i in run]
+    need = max(2, 0.6 * len(keys))
+    firsts = [words(k)[0].lower() if words(k) else "" for k in keys]
+    same_first = max(firsts.count(f) for f in firsts)
+    labelled = sum(1 for k in keys if _LABEL.match(k))
+    numbered = sum(1 for k in keys if k[:1].isdigit() or is_bullet(k))
+    return same_first >= need or labelled >= need or numbered >= need
 
 
 def find_attribution(page: Page) -> Detection:

@@ -170,11 +170,8 @@ def repair_text(text: str) -> Repaired:
     fixes: list[str] = []
     fixed, explanation = ftfy.fix_and_explain(text, config=FTFY_CONFIG)
     if fixed != text:
-        steps = [step for step in (explanation or []) if step.transformation != "normalize"]
-        names = sorted({f"ftfy:{_step_name(step)}" for step in steps})
-        if not names:
-            names = ["ftfy:normalize"]
-        fixes.extend(names)
+        names = dict.fromkeys(f"ftfy:{_step_name(step)}" for step in explanation or [])
+        fixes.extend(names or ["ftfy:normalize"])
     nfc = unicodedata.normalize("NFC", fixed)
     if nfc != fixed:
         fixes.append("nfc")
@@ -190,4 +187,4 @@ def repair_text(text: str) -> Repaired:
 def _step_name(step: ftfy.ExplanationStep) -> str:
     if step.action in ("encode", "decode", "transcode"):
         return "fix_encoding"
-    return step.transformation
+    return step.parameter
