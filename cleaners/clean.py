@@ -28,6 +28,7 @@ REGISTRY: dict[str, Detector] = {
     "section": detectors.find_sections,
     "title": detectors.find_title,
     "byline": detectors.find_byline,
+    "outside_body": detectors.find_outside_body,
 }
 DUPLICATE = "duplicate"
 REASONS: tuple[str, ...] = (*REGISTRY, DUPLICATE)

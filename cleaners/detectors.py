@@ -32,7 +32,12 @@ RELATED_MIN_WORDS = 5
 # Section tags: 2..6 parts of 1..4 words each.
 SECTION_SEPARATORS = re.compile(r"\s*[;|›»>•/]\s*")
 BYLINE_MAX_WORDS = 8
-DATELINE_MAX_WORDS = 14
+# Title, byline and section tags are looked for among this many live paragraphs next to
+# the body (menus further up are not the article's header).
+TITLE_WINDOW = 6
+BYLINE_WINDOW = 8
+SECTION_WINDOW = 8
+DATELINE_MAX_WORDS = 20
 ATTRIBUTION_MAX_WORDS = 40
 
 # Reported speech: a paragraph quoting somebody is body even when it says "subscribe".
@@ -242,9 +247,13 @@ def find_dateline(page: Page) -> Detection:
         if page.word_counts[i] > DATELINE_MAX_WORDS or not dates.has_date(key):
             continue
         rest = filler.sub(" ", dates.strip_dates(key))
-        if len(words(rest)) > 1:
+        rest_words = words(rest)
+        name = " ".join(rest_words)
+        if len(rest_words) > 1 and not _is_person_name(name):
             continue
         found.append(i)
+        if len(rest_words) > 1:  # "November 20, 2019 Emiliano Bellini": date and byline
+            meta.setdefault("author", name)
         when = dates.parse_date(key)
         if when is not None:
             field_name = "updated_at" if _UPDATED.search(key) else "published_at"
@@ -257,7 +266,7 @@ def find_sections(page: Page) -> Detection:
     lifts ``sections``."""
     found: list[int] = []
     sections: list[str] = []
-    for i in page.header() + page.footer():
+    for i in page.header()[-SECTION_WINDOW:] + page.footer()[:SECTION_WINDOW]:
         key = page.keys[i]
         if ends_sentence(key) or len(key) > 80:
             continue
@@ -279,24 +288,25 @@ def _is_tag(part: str) -> bool:
 
 
 def find_title(page: Page) -> Detection:
-    """The headline: the paragraph equal to a known title, else the first headline-shaped
-    paragraph of the header; lifts ``title``."""
+    """The headline: the paragraph equal to a known title, else the longest
+    headline-shaped paragraph just before the body; lifts ``title``."""
     known = _fold(str(page.known.get("title") or ""))
     if known:
         same = [i for i in page.live() if _fold(page.keys[i]) == known]
         return Detection(same[:1])
-    for i in page.header()[:6]:
-        key = page.keys[i]
-        if is_headline_like(key) and page.word_counts[i] >= 3 and not is_bullet(key):
-            return Detection([i], {"title": page.paragraphs[i]})
-    return Detection()
+    window = page.header()[-TITLE_WINDOW:]
+    shaped = [i for i in window if is_headline_like(page.keys[i]) and not is_bullet(page.keys[i])]
+    if not shaped:
+        return Detection()
+    best = max(shaped, key=lambda i: (page.word_counts[i], -i))
+    return Detection([best], {"title": page.paragraphs[best]})
 
 
 def find_byline(page: Page) -> Detection:
     """ "By Jane Doe", or a bare author name standing in the header; lifts ``author``."""
     prefix = patterns.words("byline")
     known = _fold(str(page.known.get("author") or ""))
-    for i in page.header()[:8]:
+    for i in page.header()[-BYLINE_WINDOW:]:
         if known and known in _fold(page.keys[i]) and page.word_counts[i] <= BYLINE_MAX_WORDS:
             return Detection([i])
         key = page.keys[i]
@@ -319,3 +329,13 @@ def _is_person_name(text: str) -> bool:
         if not parts[0][:1].isupper() or not parts[-1][:1].isupper():
             return False
     return True
+
+
+def find_outside_body(page: Page) -> Detection:
+    """Everything outside the article's body region (``Page.body_region``): menus,
+    footers, teaser lists, link farms around the article."""
+    span = page.body_region()
+    if span is None:
+        return Detection()
+    first, last = span
+    return Detection([i for i in page.live() if i < first or i > last])
