@@ -58,7 +58,9 @@ def strip_dates(text: str) -> str:
 
 
 def has_date(text: str) -> bool:
-    """>>> has_date("Published 3 hours ago"), has_date("No date here")
+    """Whether text states a date, a time or an age.
+
+    >>> has_date("Published 3 hours ago"), has_date("No date here")
     (True, False)
     """
     return bool(DATE.search(text) or TIME.search(text) or RELATIVE.search(text))
@@ -71,6 +73,8 @@ def parse_date(text: str) -> datetime | None:
     datetime.datetime(2024, 11, 21, 1, 23, tzinfo=datetime.timezone.utc)
     >>> parse_date("21. November 2024 um 10.15 Uhr")
     datetime.datetime(2024, 11, 21, 10, 15, tzinfo=datetime.timezone.utc)
+    >>> parse_date("Aktualisiert am 20.11.2026, 14:30 Uhr")
+    datetime.datetime(2026, 11, 20, 14, 30, tzinfo=datetime.timezone.utc)
     >>> parse_date("Published 3 hours ago") is None
     True
     """
@@ -78,7 +82,7 @@ def parse_date(text: str) -> datetime | None:
     if not date:
         return None
     span = _MONTH_WORD.sub(lambda m: MONTHS[m.group(1).lower()], date.group(0))
-    time = TIME.search(text)
+    time = TIME.search(text[: date.start()] + " " + text[date.end() :])
     clock = re.sub(r"(\d)[.h](\d)", r"\1:\2", time.group(0)) if time else ""
     numeric = bool(re.fullmatch(r"\d{1,2}[./]\d{1,2}[./]\d{2,4}", date.group(0)))
     try:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from cleaners import patterns
 from cleaners.patterns import match_key
 
 # A paragraph counts as article body when it has at least this many words and ends a
@@ -23,6 +24,9 @@ SHORT_SENTENCE_WORDS = 5
 MENU_PENALTY = 4.0
 # A list right after the body (same-shaped lines) is taken into it when it has this many
 # items of at most this many words.
+# A related-articles heading ("Read these next") weighs like this many words of prose:
+# the region crosses it only when much more article text follows.
+SECTION_BREAK_PENALTY = 120.0
 LIST_MIN_ITEMS = 3
 LIST_MAX_WORDS = 30
 
@@ -213,6 +217,8 @@ class Page:
         if self.body_like[i]:
             return float(n)
         key = self.keys[i]
+        if n <= 8 and patterns.whole("related_header").match(key):
+            return -SECTION_BREAK_PENALTY  # "Most read", "Read these next": the article ends
         if key.endswith(("…", "...")):  # a truncated teaser is never the article
             return -MENU_PENALTY
         if n >= SHORT_SENTENCE_WORDS and ends_sentence(key):

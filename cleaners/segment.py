@@ -61,7 +61,7 @@ def is_hard_wrapped(lines: list[str], width: int) -> bool:
 
     >>> is_hard_wrapped(["The quick brown fox jumps over the lazy", "dog and runs far away."], 40)
     True
-    >>> is_hard_wrapped(["Ukraine: one killed after strike on Kyiv", "Putin claims war"], 42)
+    >>> is_hard_wrapped(["Ukraine: one killed after strike on Kyiv", "Putin claims war"], 60)
     False
     """
     if len(lines) < 2:
