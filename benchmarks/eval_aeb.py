@@ -36,8 +36,13 @@ def predict_full(eval_set: Path, work: Path) -> dict[str, str]:
     raw.mkdir()
     for i in ids(eval_set):
         shutil.copy(eval_set / f"{i}.txt", raw / f"{i}.txt")
-    env = dict(os.environ, PREFECT_HOME=str(work / "prefect"), DO_NOT_TRACK="1",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING")
+    env = dict(
+        os.environ,
+        PREFECT_HOME=str(work / "prefect"),
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_LOGGING_LEVEL="WARNING",
+    )
     exe = Path(sys.executable).parent / "thresher"
     subprocess.run([str(exe), "ingest", str(raw), str(work / "curated")], check=True, env=env)
     df = pd.read_parquet(work / "curated" / "documents", columns=["source_path", "text"])
@@ -68,8 +73,9 @@ def main() -> int:
         for i, text in preds.items():
             (out / f"{i}.txt").write_text(text, encoding="utf-8")
         scorer = args.set.parent / "score.py"
-        return subprocess.run([sys.executable, str(scorer), "--set", str(args.set),
-                               "--pred", str(out)]).returncode
+        return subprocess.run(
+            [sys.executable, str(scorer), "--set", str(args.set), "--pred", str(out)]
+        ).returncode
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -77,8 +77,10 @@ def clean_document(
     >>> r = clean_document(["I agree", "We use cookies to improve your experience.",
     ...                     "The council approved the budget on Monday after a long debate.",
     ...                     "Subscribe to our newsletter for more."])
-    >>> [x.reason for x in r.removed], [t for _, t in r.kept]
-    (['cookie_banner', 'cookie_banner', 'promo'], ['The council approved the budget on Monday after a long debate.'])
+    >>> [x.reason for x in r.removed]
+    ['cookie_banner', 'cookie_banner', 'promo']
+    >>> [t for _, t in r.kept]
+    ['The council approved the budget on Monday after a long debate.']
     """
     page = Page(list(paragraphs), known=dict(known or {}))
     metadata: dict[str, Any] = {}

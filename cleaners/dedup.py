@@ -55,7 +55,9 @@ def fingerprint(text: str) -> int:
     return hash64(normalise_for_hash(text))
 
 
-def find_repeats(paragraphs: Sequence[str], min_chars: int = MIN_WITHIN_DOC_CHARS) -> dict[int, int]:
+def find_repeats(
+    paragraphs: Sequence[str], min_chars: int = MIN_WITHIN_DOC_CHARS
+) -> dict[int, int]:
     """Later repeats inside one document: {index of repeat: index of first occurrence}.
 
     >>> find_repeats(["A long enough line.", "Other text here ok", "a long enough line"])

@@ -17,6 +17,8 @@ from cleaners.page import Page, ends_sentence, is_bullet, is_headline_like, last
 
 # Consent-banner text is short; a long paragraph that mentions cookies is an article.
 COOKIE_MAX_WORDS = 80
+# Above this length a paragraph that mentions cookies must also ask for consent.
+COOKIE_BARE_WORDS = 12
 # A button label must be this close (in live paragraphs) to a banner paragraph.
 COOKIE_BUTTON_DISTANCE = 3
 # Promos are short; a long paragraph with "newsletter" in it is body.
@@ -42,12 +44,21 @@ ATTRIBUTION_MAX_WORDS = 40
 
 # Reported speech: a paragraph quoting somebody is body even when it says "subscribe".
 _QUOTED = re.compile(r"^[\"'«„]|\b(said|says|told|added|according to)\b", re.IGNORECASE)
+# What a banner asks of the reader, in the six banner languages.
+_CONSENT = re.compile(
+    r"\b(accept|agree|consent|settings|preferences|choices|continu|privacy|opt.out|"
+    r"akzeptier|zustimm|einverstanden|einstellungen|accept|paramètr|consentement|"
+    r"acepta|configuración|consentimiento|accett|consenso|akkoord|toestemming)",
+    re.IGNORECASE,
+)
 _UPDATED = re.compile(
     r"\b(updated|modified|aktualisiert|mis à jour|mise à jour|actualizado|aggiornato|"
     r"bijgewerkt)\b",
     re.IGNORECASE,
 )
-_NAME_PART = re.compile(r"^(?:[A-ZÀ-ÖØ-Þ][\w'’.-]*|[A-Z]\.|de|da|di|du|van|von|der|den|la|le|al|bin|ibn|y)$")
+_NAME_PART = re.compile(
+    r"^(?:[A-ZÀ-ÖØ-Þ][\w'’.-]*|[A-Z]\.|de|da|di|du|van|von|der|den|la|le|al|bin|ibn|y)$"
+)
 
 
 @dataclass
@@ -71,6 +82,7 @@ def find_cookie_banner(page: Page) -> Detection:
         if page.word_counts[i] <= COOKIE_MAX_WORDS
         and banner_re.search(page.keys[i])
         and not _QUOTED.search(page.keys[i])
+        and (page.word_counts[i] <= COOKIE_BARE_WORDS or _CONSENT.search(page.keys[i]))
     ]
     found = set(banner)
     for i in live:
@@ -119,9 +131,7 @@ def find_captions(page: Page) -> Detection:
     caption = patterns.anywhere("caption")
     live = page.live()
     found = {
-        i
-        for i in live
-        if page.word_counts[i] <= CAPTION_MAX_WORDS and caption.search(page.keys[i])
+        i for i in live if page.word_counts[i] <= CAPTION_MAX_WORDS and caption.search(page.keys[i])
     }
     folded = {i: _fold(page.keys[i]) for i in live}
     by_text: dict[str, list[int]] = defaultdict(list)
@@ -133,7 +143,8 @@ def find_captions(page: Page) -> Detection:
     # Text repeated within a few paragraphs (a caption and its alt text) is a caption.
     for copies in by_text.values():
         close = any(
-            _near(live, a, b) <= CAPTION_REPEAT_WINDOW for a, b in zip(copies, copies[1:], strict=False)
+            _near(live, a, b) <= CAPTION_REPEAT_WINDOW
+            for a, b in zip(copies, copies[1:], strict=False)
         )
         n = page.word_counts[copies[0]]
         if len(copies) > 1 and close and CAPTION_REPEAT_MIN_WORDS <= n <= CAPTION_MAX_WORDS:
@@ -270,21 +281,29 @@ def find_sections(page: Page) -> Detection:
         key = page.keys[i]
         if ends_sentence(key) or len(key) > 80:
             continue
-        label = re.sub(r"^(topics?|tags?|sections?|themen|sujets|temas|argomenti)\s*:\s*", "",
-                       key, flags=re.IGNORECASE)
+        label = re.sub(
+            r"^(topics?|tags?|sections?|themen|sujets|temas|argomenti)\s*:\s*",
+            "",
+            key,
+            flags=re.IGNORECASE,
+        )
         parts = [p for p in SECTION_SEPARATORS.split(label) if p]
         tagged = label != key and parts
         if not tagged and not 2 <= len(parts) <= 6:
             continue
         if all(_is_tag(p) for p in parts):
             found.append(i)
-            sections.extend(p for p in parts if p.lower() not in {"home", "start", "accueil", "inicio"})
+            sections.extend(
+                p for p in parts if p.lower() not in {"home", "start", "accueil", "inicio"}
+            )
     return Detection(found, {"sections": sections} if sections else {})
 
 
 def _is_tag(part: str) -> bool:
     n = len(words(part))
-    return 1 <= n <= 4 and (part[:1].isupper() or part[:1].isdigit()) and not last_char(part) in ".,"
+    return (
+        1 <= n <= 4 and (part[:1].isupper() or part[:1].isdigit()) and last_char(part) not in ".,"
+    )
 
 
 def find_title(page: Page) -> Detection:
@@ -313,7 +332,7 @@ def find_byline(page: Page) -> Detection:
         if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key):
             continue
         m = prefix.match(key)
-        name = key[m.end():].strip(" :,-|") if m else key
+        name = key[m.end() :].strip(" :,-|") if m else key
         name = re.split(r"\s*[|,]\s*(?=[A-Z]?[a-z])", name)[0]  # "Jane Doe, Reuters"
         if _is_person_name(name):
             return Detection([i], {"author": name})

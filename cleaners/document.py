@@ -72,18 +72,23 @@ def make_doc_id(source_path: str) -> str:
 def validate_sidecar(raw: Any) -> dict[str, Any]:
     """Check a sidecar's known fields and convert them; raise DocumentError if one is wrong.
 
-    >>> validate_sidecar({"url": "https://x.org/a", "fetched_at": "2024-11-21T10:00:00Z"})["fetched_at"].year
+    >>> meta = validate_sidecar({"url": "https://x.org/a", "fetched_at": "2024-11-21T10:00:00Z"})
+    >>> meta["fetched_at"].year
     2024
     """
     if not isinstance(raw, dict):
-        raise DocumentError("bad_sidecar", f"sidecar must be a JSON object, got {type(raw).__name__}")
+        raise DocumentError(
+            "bad_sidecar", f"sidecar must be a JSON object, got {type(raw).__name__}"
+        )
     meta: dict[str, Any] = {}
     for key in TEXT_FIELDS:
         value = raw.get(key)
         if value is None:
             continue
         if not isinstance(value, str):
-            raise DocumentError("bad_sidecar", f"sidecar field {key!r} must be a string, got {value!r}")
+            raise DocumentError(
+                "bad_sidecar", f"sidecar field {key!r} must be a string, got {value!r}"
+            )
         if value.strip():
             meta[key] = value.strip()
     for key in TIME_FIELDS:

@@ -105,7 +105,8 @@ def decode_bytes(data: bytes) -> Decoded:
             try:
                 return Decoded(data.decode(name), name)
             except UnicodeDecodeError as exc:
-                raise UndecodableError(f"bytes start with a {name} BOM but do not decode: {exc}")
+                msg = f"bytes start with a {name} BOM but do not decode: {exc}"
+                raise UndecodableError(msg) from exc
     if _looks_binary(data):
         raise UndecodableError("binary content (NUL or control bytes), not text")
     try:

@@ -20,7 +20,7 @@ HEADLINE_MIN_WORDS = 3
 HEADLINE_MAX_WORDS = 25
 # Body-region scoring: a short sentence scores half its words, any other non-prose line
 # costs this much (a 100-item menu outweighs 400 words of teaser prose next to it).
-SHORT_SENTENCE_WORDS = 5
+SHORT_SENTENCE_WORDS = 3
 MENU_PENALTY = 4.0
 # A list right after the body (same-shaped lines) is taken into it when it has this many
 # items of at most this many words.

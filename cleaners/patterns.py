@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -39,7 +39,7 @@ def _files(name: str) -> list[Path]:
     return files
 
 
-@lru_cache(maxsize=None)
+@cache
 def lines(name: str) -> tuple[str, ...]:
     """The pattern lines of one category (comments and blanks dropped)."""
     out: list[str] = []
@@ -51,7 +51,7 @@ def lines(name: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def whole(name: str) -> re.Pattern[str]:
     """One regex matching a paragraph that is entirely one of the category's entries
     (trailing punctuation such as ``:`` or ``.`` allowed).
@@ -63,7 +63,7 @@ def whole(name: str) -> re.Pattern[str]:
     return re.compile(rf"^\W*(?:{body})[\s.:!?»›>|\-]*$", re.IGNORECASE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def anywhere(name: str) -> re.Pattern[str]:
     """One regex finding any of the category's entries anywhere in a paragraph.
 
@@ -74,13 +74,13 @@ def anywhere(name: str) -> re.Pattern[str]:
     return re.compile(body, re.IGNORECASE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def each_whole(name: str) -> tuple[re.Pattern[str], ...]:
     """Each entry as its own whole-paragraph regex (for entries with named groups)."""
     return tuple(re.compile(rf"^\W*(?:{p})\W*$", re.IGNORECASE) for p in lines(name))
 
 
-@lru_cache(maxsize=None)
+@cache
 def words(name: str) -> re.Pattern[str]:
     """A regex of the category's entries as whole words or phrases (``a|b|c`` per line)."""
     body = "|".join(f"(?:{p})" for p in lines(name))

@@ -1,7 +1,7 @@
 """The ``thresher`` command line: the same flow as the deployments, run locally.
 
-    thresher ingest RAW_DIR CURATED_DIR [--ingest-date YYYY-MM-DD]
-    thresher explain FILE
+thresher ingest RAW_DIR CURATED_DIR [--ingest-date YYYY-MM-DD]
+thresher explain FILE
 """
 
 from __future__ import annotations
@@ -22,10 +22,7 @@ def _print_summary(summary: dict) -> None:
         f"documents: {summary['documents_found']} found, {summary['documents_written']} written, "
         f"{summary['documents_skipped']} skipped, {summary['documents_failed']} failed"
     )
-    print(
-        f"paragraphs: {summary['paragraphs_kept']} kept, "
-        f"{summary['paragraphs_removed']} removed"
-    )
+    print(f"paragraphs: {summary['paragraphs_kept']} kept, {summary['paragraphs_removed']} removed")
     for reason, n in summary["removed_by_reason"].items():
         print(f"  {reason:<14} {n}")
     for code, n in summary.get("errors_by_code", {}).items():
@@ -82,8 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("curated_dir", type=Path)
     ing.add_argument("--ingest-date", help="partition date YYYY-MM-DD (default: today, UTC)")
     ing.add_argument("--batch-size", type=int, default=500, help="documents per task")
-    ing.add_argument("--disable", action="append", metavar="REASON",
-                     help="turn a cleaner off by its reason code (repeatable)")
+    ing.add_argument(
+        "--disable",
+        action="append",
+        metavar="REASON",
+        help="turn a cleaner off by its reason code (repeatable)",
+    )
     ing.add_argument("--json", action="store_true", help="print the summary as JSON")
     ing.set_defaults(func=cmd_ingest)
     exp = sub.add_parser("explain", help="show each paragraph of FILE, kept or removed and why")

@@ -42,15 +42,17 @@ def process_paths(
     return out
 
 
-def dedup_across(
-    docs: list[ProcessedDocument], history: dict[int, str] | None = None
-) -> int:
+def dedup_across(docs: list[ProcessedDocument], history: dict[int, str] | None = None) -> int:
     """Remove paragraphs already kept by an earlier document (in ``docs`` order, which
     callers sort by source path) or by an earlier run (``history``: fingerprint -> doc_id).
     Returns the number of paragraphs removed."""
 
     def long_enough(doc: ProcessedDocument) -> tuple[str, list[int], list[int]]:
-        kept = [(p, fp) for p, t, fp in doc.paragraphs if len(normalise_for_hash(t)) >= MIN_CROSS_DOC_CHARS]
+        kept = [
+            (p, fp)
+            for p, t, fp in doc.paragraphs
+            if len(normalise_for_hash(t)) >= MIN_CROSS_DOC_CHARS
+        ]
         return doc.doc_id, [p for p, _ in kept], [fp for _, fp in kept]
 
     drops = first_keepers((long_enough(d) for d in docs), history)

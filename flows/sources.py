@@ -80,6 +80,8 @@ def read_source(raw_dir: Path, rel: str, max_bytes: int = DEFAULT_MAX_BYTES) -> 
         try:
             raw = json.loads(side_full.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DocumentError("bad_sidecar", f"sidecar {side_rel} is not valid JSON: {exc}") from exc
+            raise DocumentError(
+                "bad_sidecar", f"sidecar {side_rel} is not valid JSON: {exc}"
+            ) from exc
         sidecar = validate_sidecar(raw)
     return RawSource(rel, data, sidecar)

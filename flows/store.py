@@ -92,10 +92,14 @@ def write_run(
         key, replaced = ("source_path", sources) if by_source else ("doc_id", doc_ids)
         old = _carry_over(read_partition(curated_dir, name, ingest_date), key, replaced)
         table = pa.concat_tables([old, new]) if old is not None else new
-        sort_keys = [("source_path", "ascending")] if by_source else [
-            ("doc_id", "ascending"),
-            ("position", "ascending"),
-        ]
+        sort_keys = (
+            [("source_path", "ascending")]
+            if by_source
+            else [
+                ("doc_id", "ascending"),
+                ("position", "ascending"),
+            ]
+        )
         table = table.sort_by(sort_keys)
         swap_partition(curated_dir, name, ingest_date, table)
         counts[name] = table.num_rows

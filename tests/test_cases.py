@@ -1,0 +1,52 @@
+"""Data-driven cleaner cases: tests/cases/<reason>.json, each case with a label, an input
+text, lines that must be removed with that reason, lines that must be kept (negative
+cases guard against over-cleaning), and optionally metadata that must be lifted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cleaners.clean import REASONS, clean_document
+from cleaners.encoding import repair_text
+from cleaners.patterns import match_key
+from cleaners.segment import split_paragraphs
+
+CASES = Path(__file__).resolve().parent / "cases"
+
+
+def _load() -> list:
+    out = []
+    for path in sorted(CASES.glob("*.json")):
+        for case in json.loads(path.read_text(encoding="utf-8")):
+            out.append(pytest.param(path.stem, case, id=f"{path.stem}: {case['label']}"))
+    return out
+
+
+def test_every_reason_has_cases() -> None:
+    assert {p.stem for p in CASES.glob("*.json")} == set(REASONS)
+
+
+@pytest.mark.parametrize(("reason", "case"), _load())
+def test_case(reason: str, case: dict) -> None:
+    paragraphs = split_paragraphs(repair_text(case["input"]).text)
+    result = clean_document(paragraphs)
+    removed = {}
+    for r in result.removed:
+        removed.setdefault(match_key(r.text), r.reason)
+    kept = {match_key(t) for _, t in result.kept}
+    for line in case["removed"]:
+        key = match_key(repair_text(line).text)
+        assert removed.get(key) == reason, (
+            f"not removed as {reason}: {line!r} (got {removed.get(key)})"
+        )
+    for line in case["kept"]:
+        key = match_key(repair_text(line).text)
+        assert key in kept, f"over-cleaned: {line!r} removed as {removed.get(key)}"
+    for field, value in case.get("metadata", {}).items():
+        got = result.metadata.get(field)
+        if hasattr(got, "isoformat"):
+            got = got.isoformat()
+        assert got == value, f"metadata {field}: {got!r} != {value!r}"

@@ -1,0 +1,61 @@
+"""The command line, run as a user runs it (a real process, Prefect's local mode)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+EXE = Path(sys.executable).parent / "thresher"
+
+
+def _run(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_PROFILES_PATH=str(home / "p.toml"))
+    return subprocess.run([str(EXE), *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_explain_marks_every_paragraph(tmp_path: Path) -> None:
+    r = _run("explain", str(ROOT / "raw" / "2026-11-20" / "harbour-bridge.txt"), home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for reason in (
+        "cookie_banner",
+        "title",
+        "byline",
+        "dateline",
+        "section",
+        "caption",
+        "promo",
+        "related_link",
+        "attribution",
+        "share",
+    ):
+        assert f"- {reason}" in r.stdout
+    assert "kept" in r.stdout and '"author": "Maria Castell"' in r.stdout
+
+
+def test_explain_reports_an_unreadable_file(tmp_path: Path) -> None:
+    r = _run("explain", str(ROOT / "raw" / "broken" / "photo-saved-as.txt"), home=tmp_path)
+    assert r.returncode == 1 and "undecodable" in r.stderr
+
+
+def test_ingest_command_prints_summary_and_writes(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "raw", raw)
+    r = _run(
+        "ingest",
+        str(raw),
+        str(tmp_path / "curated"),
+        "--ingest-date",
+        "2026-11-21",
+        home=tmp_path / "prefect",
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "documents: 6 found, 5 written, 0 skipped, 1 failed" in r.stdout
+    assert "caption" in r.stdout
+    docs = pd.read_parquet(tmp_path / "curated" / "documents")
+    assert len(docs) == 5
