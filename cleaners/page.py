@@ -27,6 +27,8 @@ MENU_PENALTY = 4.0
 # A related-articles heading ("Read these next") weighs like this many words of prose:
 # the region crosses it only when much more article text follows.
 SECTION_BREAK_PENALTY = 120.0
+# A paragraph another rule removed (caption, promo, share...) weighs like a menu line.
+REMOVED_PENALTY = MENU_PENALTY
 LIST_MIN_ITEMS = 3
 LIST_MAX_WORDS = 30
 
@@ -161,12 +163,17 @@ class Page:
         live = self.live()
         best, best_span = 0.0, None
         run, run_start = 0.0, 0
-        for k, i in enumerate(live):
+        # Paragraphs other rules removed still count, as junk: a teaser list whose
+        # headlines went as related_link must keep separating its blurbs from the body.
+        for i in range(len(self.paragraphs)):
             if run <= 0:
-                run, run_start = 0.0, k
-            run += self._region_score(i)
-            if run > best:
-                best, best_span = run, (live[run_start], i)
+                run, run_start = 0.0, i
+            run += -REMOVED_PENALTY if i in self.removed else self._region_score(i)
+            if run > best and i not in self.removed:
+                best, best_span = run, (run_start, i)
+        if best_span is not None:
+            inside = [i for i in live if best_span[0] <= i <= best_span[1]]
+            best_span = (inside[0], inside[-1]) if inside else None
         if best_span is None:
             return None
         return self._extend_over_lists(live, best_span)
