@@ -8,12 +8,20 @@ A detector's name says what it finds; its reason code is its key in the registry
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from cleaners import dates, patterns
-from cleaners.page import Page, ends_sentence, is_bullet, is_headline_like, last_char, words
+from cleaners.page import (
+    Page,
+    ends_sentence,
+    is_bullet,
+    is_headline_like,
+    last_char,
+    line_shape,
+    words,
+)
 
 # Consent-banner text is short; a long paragraph that mentions cookies is an article.
 COOKIE_MAX_WORDS = 80
@@ -192,7 +200,6 @@ def find_related_links(page: Page) -> Detection:
 # A sentence boundary inside a line: headlines do not have one, tweets and prose do.
 _INNER_SENTENCE = re.compile(r"[a-z0-9][.!?] [A-Z]")
 _URLISH = re.compile(r"https?://|www\.|\bpic\.twitter\.com|@\w")
-_LABEL = re.compile(r"^[^:]{1,40}:\s")
 
 
 def _is_headline(page: Page, i: int) -> bool:
@@ -218,17 +225,13 @@ def _is_teaser(key: str) -> bool:
 
 
 def _is_list(page: Page, run: list[int]) -> bool:
-    """Whether lines share a list's parallel shape: the same first word, a "label: value"
-    form, or leading numbers, in most of them."""
+    """Whether most lines share a list's shape (``page.line_shape``): the same first
+    word, a "label: value" form, or leading numbers."""
     if not run:
         return False
-    keys = [page.keys[i] for i in run]
-    need = max(2, 0.6 * len(keys))
-    firsts = [words(k)[0].lower() if words(k) else "" for k in keys]
-    same_first = max(firsts.count(f) for f in firsts)
-    labelled = sum(1 for k in keys if _LABEL.match(k))
-    numbered = sum(1 for k in keys if k[:1].isdigit() or is_bullet(k))
-    return same_first >= need or labelled >= need or numbered >= need
+    shapes = Counter(line_shape(page.keys[i]) for i in run)
+    shape, count = shapes.most_common(1)[0]
+    return shape is not None and count >= max(2, 0.6 * len(run))
 
 
 def find_attribution(page: Page) -> Detection:

@@ -47,12 +47,13 @@ class ProcessedDocument:
     # (position, text, reason, dup_of doc_id or None), in order.
     removed: list[tuple[int, str, str, str | None]] = field(default_factory=list)
 
-    def drop(self, position: int, reason: str, dup_of: str | None) -> None:
-        """Move a kept paragraph to ``removed`` (cross-document dedup) and rebuild text."""
+    def drop(self, dup_of: dict[int, str], reason: str = "duplicate") -> None:
+        """Move kept paragraphs to ``removed`` ({position: doc_id that kept it}) and
+        rebuild the text once."""
         keep = []
         for pos, text, fp in self.paragraphs:
-            if pos == position:
-                self.removed.append((pos, text, reason, dup_of))
+            if pos in dup_of:
+                self.removed.append((pos, text, reason, dup_of[pos]))
             else:
                 keep.append((pos, text, fp))
         self.paragraphs = keep

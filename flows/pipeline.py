@@ -4,7 +4,7 @@ is testable and callable on its own."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -56,9 +56,12 @@ def dedup_across(docs: list[ProcessedDocument], history: dict[int, str] | None =
         return doc.doc_id, [p for p, _ in kept], [fp for _, fp in kept]
 
     drops = first_keepers((long_enough(d) for d in docs), history)
-    by_id = {d.doc_id: d for d in docs}
-    for (doc_id, position), kept_by in sorted(drops.items()):
-        by_id[doc_id].drop(position, "duplicate", kept_by)
+    per_doc: dict[str, dict[int, str]] = defaultdict(dict)
+    for (doc_id, position), kept_by in drops.items():
+        per_doc[doc_id][position] = kept_by
+    for doc in docs:
+        if doc.doc_id in per_doc:
+            doc.drop(per_doc[doc.doc_id])
     return len(drops)
 
 

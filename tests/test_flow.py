@@ -89,3 +89,16 @@ def test_sample_corpus_with_a_bad_file(tmp_path: Path, prefect_harness) -> None:
     assert bridge["author"] == "Maria Castell"  # lifted from the text
     assert docs.loc["2026-11-20/radwege-de.txt", "encoding"] == "cp1252"
     assert "café" in docs.loc["2026-11-21/market-square.txt", "text"]
+
+
+def test_cross_document_duplicates_name_the_keeper(tmp_path: Path, prefect_harness) -> None:
+    from cleaners.document import make_doc_id
+    from flows.ingest import ingest
+
+    ingest(raw_dir=str(ROOT / "raw"), curated_dir=str(tmp_path), ingest_date="2026-11-21")
+    removed = pd.read_parquet(tmp_path / "removed")
+    dups = removed[removed["reason"] == "duplicate"]
+    wire = make_doc_id("2026-11-21/harbour-bridge-wire.txt")
+    original = make_doc_id("2026-11-20/harbour-bridge.txt")
+    assert set(dups.loc[dups["doc_id"] == wire, "dup_of"]) == {original}
+    assert len(dups[dups["doc_id"] == wire]) == 2  # the two shared paragraphs, nothing else
