@@ -63,9 +63,6 @@ class CleanResult:
     removed: list[Removal] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    def reasons(self) -> dict[int, str]:
-        return {r.position: r.reason for r in self.removed}
-
 
 def clean_document(
     paragraphs: list[str],

@@ -75,15 +75,11 @@ class Detection:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def _near(live: list[int], i: int, j: int) -> int:
-    """Distance between two live indices, counted in live paragraphs."""
-    return abs(live.index(i) - live.index(j))
-
-
 def find_cookie_banner(page: Page) -> Detection:
     """Consent-banner paragraphs, and the button labels next to them ("I agree")."""
     banner_re, button_re = patterns.anywhere("cookie_banner"), patterns.whole("cookie_button")
     live = page.live()
+    rank = page.rank()
     banner = [
         i
         for i in live
@@ -96,7 +92,7 @@ def find_cookie_banner(page: Page) -> Detection:
     for i in live:
         if i in found or not button_re.match(page.keys[i]):
             continue
-        if any(_near(live, i, b) <= COOKIE_BUTTON_DISTANCE for b in banner):
+        if any(abs(rank[i] - rank[b]) <= COOKIE_BUTTON_DISTANCE for b in banner):
             found.add(i)
     return Detection(sorted(found))
 
@@ -138,6 +134,7 @@ def find_captions(page: Page) -> Detection:
     repeat of a caption, including a truncated copy just before its full form."""
     caption = patterns.anywhere("caption")
     live = page.live()
+    rank = page.rank()
     found = {
         i for i in live if page.word_counts[i] <= CAPTION_MAX_WORDS and caption.search(page.keys[i])
     }
@@ -151,7 +148,7 @@ def find_captions(page: Page) -> Detection:
     # Text repeated within a few paragraphs (a caption and its alt text) is a caption.
     for copies in by_text.values():
         close = any(
-            _near(live, a, b) <= CAPTION_REPEAT_WINDOW
+            abs(rank[a] - rank[b]) <= CAPTION_REPEAT_WINDOW
             for a, b in zip(copies, copies[1:], strict=False)
         )
         n = page.word_counts[copies[0]]
@@ -189,7 +186,7 @@ def find_related_links(page: Page) -> Detection:
         while pos < len(live) and _is_headline(page, live[pos]):
             run.append(live[pos])
             pos += 1
-        after_colon = bool(run) and _introduces_list(page, live, run[0])
+        after_colon = bool(run) and _introduces_list(page, live, pos - len(run))
         if len(run) >= RELATED_MIN_RUN and not after_colon and not _is_list(page, run):
             found.update(run)
         if not run:
@@ -213,9 +210,8 @@ def _is_headline(page: Page, i: int) -> bool:
     )
 
 
-def _introduces_list(page: Page, live: list[int], first: int) -> bool:
-    """Whether the live paragraph before ``first`` ends with a colon ("You will need:")."""
-    k = live.index(first)
+def _introduces_list(page: Page, live: list[int], k: int) -> bool:
+    """Whether the live paragraph before ``live[k]`` ends with a colon ("You will need:")."""
     return k > 0 and page.keys[live[k - 1]].rstrip().endswith(":")
 
 

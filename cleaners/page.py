@@ -26,7 +26,7 @@ MENU_PENALTY = 4.0
 # items of at most this many words.
 # A related-articles heading ("Read these next") weighs like this many words of prose:
 # the region crosses it only when much more article text follows.
-SECTION_BREAK_PENALTY = 120.0
+SECTION_BREAK_PENALTY = 60.0
 # A paragraph another rule removed (caption, promo, share...) weighs like a menu line.
 REMOVED_PENALTY = MENU_PENALTY
 LIST_MIN_ITEMS = 3
@@ -133,6 +133,9 @@ class Page:
     # Metadata the source already states (sidecar, page metadata): detectors use it to
     # recognise a title or author line even where its shape would not give it away.
     known: dict[str, Any] = field(default_factory=dict)
+    _region_cache: tuple[int, tuple[int, int] | None] | None = field(
+        default=None, init=False, repr=False
+    )
 
     @cached_property
     def keys(self) -> list[str]:
@@ -150,10 +153,20 @@ class Page:
         """Indices not yet removed, in order."""
         return [i for i in range(len(self.paragraphs)) if i not in self.removed]
 
+    def rank(self) -> dict[int, int]:
+        """Index -> position among the live paragraphs (distances count live ones)."""
+        return {i: k for k, i in enumerate(self.live())}
+
     def body_region(self) -> tuple[int, int] | None:
         """The article body as a span of paragraph indices (first, last), or None.
 
-        Each live paragraph scores: prose (``is_body_like``) its word count, a short
+        Cached until a detector removes more paragraphs (``removed`` only grows)."""
+        if self._region_cache is None or self._region_cache[0] != len(self.removed):
+            self._region_cache = (len(self.removed), self._find_body_region())
+        return self._region_cache[1]
+
+    def _find_body_region(self) -> tuple[int, int] | None:
+        """Each live paragraph scores: prose (``is_body_like``) its word count, a short
         sentence half that, anything else (menus, labels, headings) ``-MENU_PENALTY``.
         The body is the contiguous run of live paragraphs with the largest total: the
         Body Text Extraction idea (Finn et al., 2001) applied to lines instead of tags.
@@ -184,7 +197,7 @@ class Page:
         ``LIST_MIN_ITEMS`` lines sharing one shape, or introduced by a line ending in ":",
         optionally after one heading."""
         first, last = span
-        k = live.index(last) + 1
+        k = live.index(last) + 1  # once per document
         while k < len(live):
             start = k
             if self.word_counts[live[k]] <= 8 and last_char(self.keys[live[k]]) not in ".!?":
