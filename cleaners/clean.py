@@ -36,10 +36,12 @@ REASONS: tuple[str, ...] = (*REGISTRY, DUPLICATE)
 
 @dataclass(frozen=True)
 class CleanSettings:
-    """What a user tunes: which reasons are off, and the within-document repeat length."""
+    """What a user tunes: which reasons are off, the within-document repeat length, and
+    whether curly quotes are straightened during encoding repair."""
 
     disabled: frozenset[str] = frozenset()
     min_repeat_chars: int = MIN_WITHIN_DOC_CHARS
+    uncurl_quotes: bool = False
 
     @classmethod
     def from_disabled(cls, disabled: Iterable[str] = (), **kw: Any) -> CleanSettings:

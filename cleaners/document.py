@@ -120,7 +120,7 @@ def process_document(
         decoded = decode_bytes(data)
     except UndecodableError as exc:
         raise DocumentError("undecodable", str(exc)) from exc
-    repaired = repair_text(decoded.text)
+    repaired = repair_text(decoded.text, uncurl_quotes=settings.uncurl_quotes)
     paragraphs = split_paragraphs(repaired.text)
     if not paragraphs:
         raise DocumentError("empty", "no text left after decoding and normalisation")

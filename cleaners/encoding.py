@@ -47,16 +47,24 @@ _LINE_ENDINGS = re.compile(r"\r\n?|[\u2028\u2029\x85]")
 _SPACE_RUNS = re.compile(r"[ \t]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
-# ftfy settings: quotes are kept as the source wrote them (a setting, not a fix we force);
-# unescape_html is on for plain text (entities left in by scrapers).
+# Fullwidth Latin letters and digits ("ＡＢＣ１２３") and halfwidth katakana ("ｶﾀｶﾅ").
+# ftfy's own fix_character_width also narrows fullwidth punctuation, which is correct in
+# Chinese and Japanese text ("你好，世界" would lose its ideographic comma), so thresher
+# narrows only these two ranges.
+_FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
+_HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]+")
+
+# ftfy settings: quotes are kept as the source wrote them unless the user asks
+# (``uncurl_quotes``); unescape_html is on for plain text (entities left in by scrapers).
 FTFY_CONFIG = ftfy.TextFixerConfig(
     uncurl_quotes=False,
     fix_latin_ligatures=True,
-    fix_character_width=True,
+    fix_character_width=False,
     normalization="NFC",
     unescape_html=True,
     explain=True,
 )
+_FTFY_UNCURL = FTFY_CONFIG._replace(uncurl_quotes=True)
 
 
 class UndecodableError(ValueError):
@@ -187,39 +195,64 @@ def normalise_whitespace(text: str) -> str:
     return _BLANK_RUNS.sub("\n\n", text).strip()
 
 
-def repair_encoding(text: str) -> str:
-    """Fix mojibake, HTML entities and width with ftfy, then Unicode NFC.
+def fix_latin_width(text: str) -> str:
+    """Narrow fullwidth Latin letters and digits; widen halfwidth katakana.
 
-    >>> repair_encoding("cafÃ© â€” 5â‚¬")
-    'café — 5€'
-    >>> repair_encoding("São Paulo")
-    'São Paulo'
+    >>> fix_latin_width("ＮＨＫ１")
+    'NHK1'
+    >>> fix_latin_width("ｶﾞｲﾄﾞ")
+    'ガイド'
+    >>> fix_latin_width("你好，世界。")
+    '你好，世界。'
     """
-    return ftfy.fix_text(text, config=FTFY_CONFIG)
+    text = _FULLWIDTH_ALNUM.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+    return _HALFWIDTH_KANA.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
 
 
-def repair_text(text: str) -> Repaired:
+# Removing an invisible or control character can bring two halves of a mojibake sequence
+# together ("\x81Àµ"), so the fixers run again until the text stops changing.
+MAX_REPAIR_PASSES = 4
+
+
+def repair_text(text: str, *, uncurl_quotes: bool = False) -> Repaired:
     """Run every fixer and record the name of each one that changed the text.
+
+    Curly quotes are kept as written unless ``uncurl_quotes`` asks for straight ones.
+    The fixers are repeated until the text is stable, so repair is idempotent.
 
     >>> r = repair_text("Itâ€™s\\u00a0here\\r\\n")
     >>> r.text, r.fixes
     ('It’s here', ['ftfy:decode_inconsistent_utf8', 'ftfy:fix_line_breaks', 'normalise_whitespace'])
+    >>> repair_text("“Hi”", uncurl_quotes=True)
+    Repaired(text='"Hi"', fixes=['ftfy:uncurl_quotes'])
     """
-    fixes: list[str] = []
-    fixed, explanation = ftfy.fix_and_explain(text, config=FTFY_CONFIG)
+    fixes: dict[str, None] = {}
+    for _ in range(MAX_REPAIR_PASSES):
+        fixed = _repair_once(text, uncurl_quotes, fixes)
+        if fixed == text:
+            break
+        text = fixed
+    return Repaired(text, list(fixes))
+
+
+def _repair_once(text: str, uncurl_quotes: bool, fixes: dict[str, None]) -> str:
+    config = _FTFY_UNCURL if uncurl_quotes else FTFY_CONFIG
+    fixed, explanation = ftfy.fix_and_explain(text, config=config)
     if fixed != text:
-        names = dict.fromkeys(f"ftfy:{_step_name(step)}" for step in explanation or [])
-        fixes.extend(names or ["ftfy:normalize"])
-    nfc = unicodedata.normalize("NFC", fixed)
-    if nfc != fixed:
-        fixes.append("nfc")
-    stripped = strip_invisible(nfc)
-    if stripped != nfc:
-        fixes.append("strip_invisible")
-    spaced = normalise_whitespace(stripped)
-    if spaced != stripped:
-        fixes.append("normalise_whitespace")
-    return Repaired(spaced, fixes)
+        names = [f"ftfy:{_step_name(step)}" for step in explanation or []]
+        fixes.update(dict.fromkeys(names or ["ftfy:normalize"]))
+    steps = (
+        ("fix_latin_width", fix_latin_width),
+        ("nfc", lambda t: unicodedata.normalize("NFC", t)),
+        ("strip_invisible", strip_invisible),
+        ("normalise_whitespace", normalise_whitespace),
+    )
+    for name, step in steps:
+        after = step(fixed)
+        if after != fixed:
+            fixes[name] = None
+        fixed = after
+    return fixed
 
 
 def _step_name(step: ftfy.ExplanationStep) -> str:

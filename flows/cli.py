@@ -39,6 +39,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         ingest_date=args.ingest_date,
         batch_size=args.batch_size,
         disabled_reasons=args.disable or [],
+        uncurl_quotes=args.uncurl_quotes,
     )
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
@@ -84,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="REASON",
         help="turn a cleaner off by its reason code (repeatable)",
+    )
+    ing.add_argument(
+        "--uncurl-quotes",
+        action="store_true",
+        help="straighten curly quotes during encoding repair (default: keep them as written)",
     )
     ing.add_argument("--json", action="store_true", help="print the summary as JSON")
     ing.set_defaults(func=cmd_ingest)

@@ -57,12 +57,13 @@ def ingest(
     batch_size: int = DEFAULT_BATCH_SIZE,
     disabled_reasons: list[str] | None = None,
     max_file_bytes: int = DEFAULT_MAX_BYTES,
+    uncurl_quotes: bool = False,
 ) -> dict[str, Any]:
     """Ingest every raw document under ``raw_dir`` into the curated Parquet dataset."""
     log = get_run_logger()
     day = ingest_date or datetime.now(UTC).date().isoformat()
     date.fromisoformat(day)  # a bad date fails the run before anything is read
-    settings = CleanSettings.from_disabled(disabled_reasons or ())
+    settings = CleanSettings.from_disabled(disabled_reasons or (), uncurl_quotes=uncurl_quotes)
     ingested_at = datetime.now(UTC).replace(microsecond=0)
 
     paths = list_sources(raw_dir)
