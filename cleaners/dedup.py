@@ -11,6 +11,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 _DIGITS = re.compile(r"\d")
 _PUNCT = re.compile(r"[^\w\s]|_")
@@ -22,6 +23,26 @@ MIN_CROSS_DOC_CHARS = 50
 # Inside one document a shorter repeat is still a repeat, but a one-word line is not
 # worth a removal record (and list items like "Yes" may legitimately recur).
 MIN_WITHIN_DOC_CHARS = 12
+# Estimated Jaccard similarity of word 5-gram sets from which two documents are flagged
+# as near-duplicates (cleaners.neardup). 0.7 flags a copy with a few sentences edited or
+# a paragraph added, and not two reports of one event written independently.
+NEAR_DUP_THRESHOLD = 0.7
+
+
+@dataclass(frozen=True)
+class DedupSettings:
+    """What a user tunes about dedup: the shortest paragraph (in normalised characters)
+    deduplicated across documents and runs, and the estimated Jaccard similarity from
+    which two documents are flagged as near-duplicates."""
+
+    min_cross_doc_chars: int = MIN_CROSS_DOC_CHARS
+    near_dup_threshold: float = NEAR_DUP_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if self.min_cross_doc_chars < 1:
+            raise ValueError(f"min_cross_doc_chars must be >= 1, got {self.min_cross_doc_chars}")
+        if not 0.0 < self.near_dup_threshold <= 1.0:
+            raise ValueError(f"near_dup_threshold must be in (0, 1], got {self.near_dup_threshold}")
 
 
 def normalise_for_hash(text: str) -> str:
@@ -53,6 +74,16 @@ def fingerprint(text: str) -> int:
     True
     """
     return hash64(normalise_for_hash(text))
+
+
+def fingerprint_and_length(text: str) -> tuple[int, int]:
+    """The fingerprint and the length of the normalised text it hashes.
+
+    >>> fingerprint_and_length("He said.")[1]
+    7
+    """
+    norm = normalise_for_hash(text)
+    return hash64(norm), len(norm)
 
 
 def find_repeats(

@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from cleaners.clean import CleanSettings, clean_document
 from cleaners.dates import parse_timestamp
-from cleaners.dedup import fingerprint
+from cleaners.dedup import fingerprint_and_length
 from cleaners.encoding import UndecodableError, decode_bytes, repair_text
+from cleaners.neardup import signature
 from cleaners.segment import split_paragraphs
 
 # Sidecar fields thresher understands, by type. Anything else in a sidecar is ignored.
@@ -31,6 +34,16 @@ class DocumentError(Exception):
         self.message = message
 
 
+class Paragraph(NamedTuple):
+    """A kept paragraph: its position among all the document's paragraphs, its text, its
+    dedup fingerprint and the length of the normalised text that fingerprint hashes."""
+
+    position: int
+    text: str
+    fingerprint: int
+    norm_chars: int
+
+
 @dataclass
 class ProcessedDocument:
     doc_id: str
@@ -42,23 +55,27 @@ class ProcessedDocument:
     text: str
     paragraphs_before: int
     chars_before: int
-    # (position, text, fingerprint) of kept paragraphs, in order.
-    paragraphs: list[tuple[int, str, int]] = field(default_factory=list)
+    # Kept paragraphs, in order.
+    paragraphs: list[Paragraph] = field(default_factory=list)
     # (position, text, reason, dup_of doc_id or None), in order.
     removed: list[tuple[int, str, str, str | None]] = field(default_factory=list)
+    # MinHash of the cleaned text before cross-document dedup (None: no words).
+    minhash: np.ndarray | None = None
+    # doc_id of the first document of its near-duplicate group, if it has one.
+    near_dup_cluster: str | None = None
 
     def drop(self, dup_of: dict[int, str], reason: str = "duplicate") -> None:
         """Move kept paragraphs to ``removed`` ({position: doc_id that kept it}) and
         rebuild the text once."""
         keep = []
-        for pos, text, fp in self.paragraphs:
-            if pos in dup_of:
-                self.removed.append((pos, text, reason, dup_of[pos]))
+        for para in self.paragraphs:
+            if para.position in dup_of:
+                self.removed.append((para.position, para.text, reason, dup_of[para.position]))
             else:
-                keep.append((pos, text, fp))
+                keep.append(para)
         self.paragraphs = keep
         self.removed.sort(key=lambda r: r[0])
-        self.text = "\n\n".join(t for _, t, _ in self.paragraphs)
+        self.text = "\n\n".join(p.text for p in self.paragraphs)
 
 
 def make_doc_id(source_path: str) -> str:
@@ -128,11 +145,12 @@ def process_document(
     result = clean_document(paragraphs, known=known, settings=settings)
     doc_id = make_doc_id(source_path)
     metadata = {**result.metadata, **known}
-    kept = [(pos, text, fingerprint(text)) for pos, text in result.kept]
+    kept = [Paragraph(pos, text, *fingerprint_and_length(text)) for pos, text in result.kept]
     removed = [
         (r.position, r.text, r.reason, doc_id if r.dup_of is not None else None)
         for r in result.removed
     ]
+    text = "\n\n".join(p.text for p in kept)
     return ProcessedDocument(
         doc_id=doc_id,
         source_path=source_path,
@@ -140,11 +158,12 @@ def process_document(
         metadata=metadata,
         encoding=decoded.encoding,
         encoding_fixes=repaired.fixes,
-        text="\n\n".join(t for _, t, _ in kept),
+        text=text,
         paragraphs_before=len(paragraphs),
         chars_before=sum(len(p) for p in paragraphs),
         paragraphs=kept,
         removed=removed,
+        minhash=signature(text),
     )
 
 
@@ -168,10 +187,11 @@ def document_row(doc: ProcessedDocument, ingested_at: datetime) -> dict[str, Any
         "credit": meta.get("credit"),
         "encoding": doc.encoding,
         "encoding_fixes": doc.encoding_fixes,
-        "near_dup_cluster": meta.get("near_dup_cluster"),
+        "near_dup_cluster": doc.near_dup_cluster,
+        "minhash": None if doc.minhash is None else doc.minhash.tolist(),
         "text": doc.text,
         "paragraphs_before": doc.paragraphs_before,
         "paragraphs_after": len(doc.paragraphs),
         "chars_before": doc.chars_before,
-        "chars_after": sum(len(t) for _, t, _ in doc.paragraphs),
+        "chars_after": sum(len(p.text) for p in doc.paragraphs),
     }

@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD
+
 # Offline and quiet by default: no telemetry calls from the temporary local API.
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -27,6 +29,12 @@ def _print_summary(summary: dict) -> None:
         print(f"  {reason:<14} {n}")
     for code, n in summary.get("errors_by_code", {}).items():
         print(f"  error {code:<14} {n}")
+    if summary.get("near_dup_documents"):
+        print(f"near-duplicate documents flagged: {summary['near_dup_documents']}")
+    for item in summary.get("skipped", []):
+        print(f"  skipped {item['source_path']}: {item['why']}")
+    if summary["documents_skipped"] > len(summary.get("skipped", [])):
+        print(f"  ... and {summary['documents_skipped'] - len(summary['skipped'])} more skipped")
     print(f"written to {summary['curated_dir']} (ingest_date={summary['ingest_date']})")
 
 
@@ -40,6 +48,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         disabled_reasons=args.disable or [],
         uncurl_quotes=args.uncurl_quotes,
+        min_dedup_chars=args.min_dedup_chars,
+        near_dup_threshold=args.near_dup_threshold,
     )
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
@@ -59,7 +69,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     except DocumentError as exc:
         print(f"{path}: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
-    rows = [(p, "kept", t) for p, t, _ in doc.paragraphs]
+    rows = [(p.position, "kept", p.text) for p in doc.paragraphs]
     rows += [(p, f"- {r}", t) for p, t, r, _ in doc.removed]
     width = args.width
     for pos, mark, text in sorted(rows):
@@ -90,6 +100,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--uncurl-quotes",
         action="store_true",
         help="straighten curly quotes during encoding repair (default: keep them as written)",
+    )
+    ing.add_argument(
+        "--min-dedup-chars",
+        type=int,
+        default=MIN_CROSS_DOC_CHARS,
+        help="shortest paragraph (normalised characters) deduplicated across documents "
+        f"and runs (default {MIN_CROSS_DOC_CHARS})",
+    )
+    ing.add_argument(
+        "--near-dup-threshold",
+        type=float,
+        default=NEAR_DUP_THRESHOLD,
+        help="estimated Jaccard similarity from which documents are flagged as "
+        f"near-duplicates (default {NEAR_DUP_THRESHOLD})",
     )
     ing.add_argument("--json", action="store_true", help="print the summary as JSON")
     ing.set_defaults(func=cmd_ingest)

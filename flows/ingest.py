@@ -12,8 +12,10 @@ from prefect.cache_policies import NONE
 from prefect.futures import as_completed
 
 from cleaners.clean import CleanSettings
+from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD, DedupSettings
 from cleaners.document import ProcessedDocument
 from flows import pipeline, store
+from flows.history import History, SeenSource, load_history
 from flows.sources import DEFAULT_MAX_BYTES, discover
 
 DEFAULT_BATCH_SIZE = 500
@@ -24,29 +26,35 @@ def list_sources(raw_dir: str) -> list[str]:
     return discover(Path(raw_dir))
 
 
+@task(retries=2, retry_delay_seconds=2, cache_policy=NONE)
+def read_history(curated_dir: str, ingest_date: str, min_chars: int) -> History:
+    return load_history(Path(curated_dir), exclude_date=ingest_date, min_chars=min_chars)
+
+
 @task(cache_policy=NONE)
 def clean_batch(
-    raw_dir: str, paths: list[str], settings: CleanSettings, max_bytes: int
+    raw_dir: str,
+    paths: list[str],
+    settings: CleanSettings,
+    max_bytes: int,
+    seen: dict[str, SeenSource],
 ) -> pipeline.BatchResult:
-    return pipeline.process_paths(Path(raw_dir), paths, settings, max_bytes)
+    return pipeline.process_paths(Path(raw_dir), paths, settings, max_bytes, seen)
 
 
 @task(cache_policy=NONE)
-def dedup_batch(docs: list[ProcessedDocument]) -> list[ProcessedDocument]:
-    pipeline.dedup_across(docs)
-    return docs
+def dedup_batch(
+    docs: list[ProcessedDocument], history: History, settings: DedupSettings
+) -> tuple[list[ProcessedDocument], pipeline.DedupReport]:
+    return pipeline.dedup(docs, history, settings)
 
 
 @task(retries=2, retry_delay_seconds=2, cache_policy=NONE)
 def write_curated(
-    curated_dir: str,
-    ingest_date: str,
-    rows: dict[str, list[dict[str, Any]]],
-    sources: list[str],
-    doc_ids: list[str],
+    curated_dir: str, ingest_date: str, rows: dict[str, list[dict[str, Any]]]
 ) -> dict[str, int]:
     store.clean_stale(Path(curated_dir))
-    return store.write_run(Path(curated_dir), ingest_date, rows, sources, doc_ids)
+    return store.write_run(Path(curated_dir), ingest_date, rows)
 
 
 @flow(name="ingest", log_prints=False)
@@ -58,29 +66,45 @@ def ingest(
     disabled_reasons: list[str] | None = None,
     max_file_bytes: int = DEFAULT_MAX_BYTES,
     uncurl_quotes: bool = False,
+    min_dedup_chars: int = MIN_CROSS_DOC_CHARS,
+    near_dup_threshold: float = NEAR_DUP_THRESHOLD,
 ) -> dict[str, Any]:
-    """Ingest every raw document under ``raw_dir`` into the curated Parquet dataset."""
+    """Ingest every raw document under ``raw_dir`` into the curated Parquet dataset.
+
+    Files whose bytes an earlier ingest date already holds are skipped; the partition of
+    ``ingest_date`` is replaced by this run's output."""
     log = get_run_logger()
     day = ingest_date or datetime.now(UTC).date().isoformat()
     date.fromisoformat(day)  # a bad date fails the run before anything is read
     settings = CleanSettings.from_disabled(disabled_reasons or (), uncurl_quotes=uncurl_quotes)
+    dedup_settings = DedupSettings(min_dedup_chars, near_dup_threshold)
     ingested_at = datetime.now(UTC).replace(microsecond=0)
 
+    history = read_history(curated_dir, day, min_dedup_chars)
+    log.info(
+        "history: %d earlier partitions, %d documents, %d paragraph fingerprints (%.1f MB)",
+        len(history.partitions),
+        len(history.sources),
+        history.paragraph_count,
+        history.fingerprint_bytes() / 1e6,
+    )
     paths = list_sources(raw_dir)
     batches = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
     log.info("found %d raw documents in %s, %d batches", len(paths), raw_dir, len(batches))
-    futures = [clean_batch.submit(raw_dir, b, settings, max_file_bytes) for b in batches]
+    futures = [
+        clean_batch.submit(raw_dir, b, settings, max_file_bytes, history.sources) for b in batches
+    ]
     results: list[pipeline.BatchResult] = []
     for done, future in enumerate(as_completed(futures), start=1):
         results.append(future.result())
         log.info("cleaned batch %d/%d", done, len(batches))
 
-    docs = sorted((d for r in results for d in r.docs), key=lambda d: d.source_path)
     errors = sorted(e for r in results for e in r.errors)
-    docs = dedup_batch(docs)
+    docs, report = dedup_batch([d for r in results for d in r.docs], history, dedup_settings)
+    skipped = [s for r in results for s in r.skipped] + report.skipped
     rows = pipeline.table_rows(docs, errors, ingested_at)
-    counts = write_curated(curated_dir, day, rows, paths, [d.doc_id for d in docs])
-    summary = pipeline.summarise(docs, errors, len(paths))
+    counts = write_curated(curated_dir, day, rows)
+    summary = pipeline.summarise(docs, errors, len(paths), skipped, report.near_dup_documents)
     summary.update(ingest_date=day, curated_dir=curated_dir, rows_in_partition=counts)
     log.info("ingest summary: %s", summary)
     return summary

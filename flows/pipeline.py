@@ -4,15 +4,21 @@ is testable and callable on its own."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cleaners.clean import CleanSettings
-from cleaners.dedup import MIN_CROSS_DOC_CHARS, first_keepers, normalise_for_hash
+from cleaners.dedup import DedupSettings, first_keepers
 from cleaners.document import DocumentError, ProcessedDocument, document_row, process_document
+from cleaners.neardup import NearDupIndex
+from flows.history import History, SeenSource
 from flows.sources import DEFAULT_MAX_BYTES, read_source
 
 
@@ -21,6 +27,8 @@ class BatchResult:
     docs: list[ProcessedDocument] = field(default_factory=list)
     # (source_path, error code, message)
     errors: list[tuple[str, str, str]] = field(default_factory=list)
+    # (source_path, why): bytes already ingested, so not processed again.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def process_paths(
@@ -28,12 +36,22 @@ def process_paths(
     paths: list[str],
     settings: CleanSettings = CleanSettings(),
     max_bytes: int = DEFAULT_MAX_BYTES,
+    seen: Mapping[str, SeenSource] | None = None,
 ) -> BatchResult:
-    """Read and clean a batch of raw files; a file that fails is recorded, not raised."""
+    """Read and clean a batch of raw files; a file that fails is recorded, not raised.
+
+    A file whose bytes (sha256) are in ``seen`` was ingested by an earlier run: it is
+    skipped, with where it went before, and not cleaned again."""
     out = BatchResult()
     for rel in paths:
         try:
             source = read_source(raw_dir, rel, max_bytes=max_bytes)
+            before = (seen or {}).get(hashlib.sha256(source.data).hexdigest())
+            if before is not None:
+                why = f"same bytes already ingested on {before.ingest_date}"
+                why += "" if before.source_path == rel else f" as {before.source_path}"
+                out.skipped.append((rel, why))
+                continue
             out.docs.append(process_document(source.data, rel, source.sidecar, settings))
         except DocumentError as exc:
             out.errors.append((rel, exc.code, exc.message))
@@ -42,20 +60,84 @@ def process_paths(
     return out
 
 
-def dedup_across(docs: list[ProcessedDocument], history: dict[int, str] | None = None) -> int:
+@dataclass
+class DedupReport:
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    paragraphs_removed: int = 0
+    near_dup_documents: int = 0
+
+
+def dedup(
+    docs: list[ProcessedDocument],
+    history: History | None = None,
+    settings: DedupSettings = DedupSettings(),
+) -> tuple[list[ProcessedDocument], DedupReport]:
+    """All cross-document dedup of one run, in ``source_path`` order (never task timing):
+    identical bytes, near-duplicate flags, then paragraphs kept before. Returns the
+    documents to write and what was done."""
+    history = history or History()
+    docs = sorted(docs, key=lambda d: d.source_path)
+    report = DedupReport()
+    docs = _skip_same_bytes(docs, report)
+    report.near_dup_documents = flag_near_duplicates(docs, history, settings.near_dup_threshold)
+    report.paragraphs_removed = dedup_across(docs, history, settings.min_cross_doc_chars)
+    return docs, report
+
+
+def _skip_same_bytes(docs: list[ProcessedDocument], report: DedupReport) -> list[ProcessedDocument]:
+    first: dict[str, str] = {}
+    out = []
+    for doc in docs:
+        earlier = first.setdefault(doc.source_sha256, doc.source_path)
+        if earlier == doc.source_path:
+            out.append(doc)
+        else:
+            report.skipped.append((doc.source_path, f"same bytes as {earlier} in this run"))
+    return out
+
+
+def flag_near_duplicates(docs: list[ProcessedDocument], history: History, threshold: float) -> int:
+    """Set ``near_dup_cluster`` on every document that has a near-duplicate earlier in the
+    order (earlier runs first, then ``docs`` order), and on the first of each group in
+    this run. The cluster id is the doc_id of the group's first document."""
+    index = NearDupIndex(threshold)
+    for n, (_, _, sig) in enumerate(history.signatures):
+        index.add(("history", n), sig)
+    for n, doc in enumerate(docs):
+        if doc.minhash is None:
+            continue
+        match = index.match(doc.minhash)
+        if match is not None:
+            where, m = match
+            if where == "history":
+                first_id, cluster, _ = history.signatures[m]
+                doc.near_dup_cluster = cluster or first_id
+            else:
+                first = docs[m]
+                first.near_dup_cluster = first.near_dup_cluster or first.doc_id
+                doc.near_dup_cluster = first.near_dup_cluster
+        index.add(("run", n), doc.minhash)
+    return sum(1 for d in docs if d.near_dup_cluster is not None)
+
+
+def dedup_across(
+    docs: list[ProcessedDocument], history: History | None = None, min_chars: int = 50
+) -> int:
     """Remove paragraphs already kept by an earlier document (in ``docs`` order, which
-    callers sort by source path) or by an earlier run (``history``: fingerprint -> doc_id).
-    Returns the number of paragraphs removed."""
-
-    def long_enough(doc: ProcessedDocument) -> tuple[str, list[int], list[int]]:
-        kept = [
-            (p, fp)
-            for p, t, fp in doc.paragraphs
-            if len(normalise_for_hash(t)) >= MIN_CROSS_DOC_CHARS
-        ]
-        return doc.doc_id, [p for p, _ in kept], [fp for _, fp in kept]
-
-    drops = first_keepers((long_enough(d) for d in docs), history)
+    callers sort by source path) or by an earlier run (``history``). Paragraphs shorter
+    than ``min_chars`` normalised characters are left alone. Returns how many went."""
+    eligible = [(d.doc_id, [p for p in d.paragraphs if p.norm_chars >= min_chars]) for d in docs]
+    keepers: dict[int, str] = {}
+    if history is not None and history.paragraph_count:
+        fps = np.fromiter((p.fingerprint for _, ps in eligible for p in ps), dtype=np.int64)
+        keepers = history.keepers(fps)
+    drops = first_keepers(
+        (
+            (doc_id, [p.position for p in ps], [p.fingerprint for p in ps])
+            for doc_id, ps in eligible
+        ),
+        keepers,
+    )
     per_doc: dict[str, dict[int, str]] = defaultdict(dict)
     for (doc_id, position), kept_by in drops.items():
         per_doc[doc_id][position] = kept_by
@@ -72,9 +154,15 @@ def table_rows(
     return {
         "documents": [document_row(d, ingested_at) for d in docs],
         "paragraphs": [
-            {"doc_id": d.doc_id, "position": p, "text": t, "fingerprint": fp}
+            {
+                "doc_id": d.doc_id,
+                "position": p.position,
+                "text": p.text,
+                "fingerprint": p.fingerprint,
+                "norm_chars": p.norm_chars,
+            }
             for d in docs
-            for p, t, fp in d.paragraphs
+            for p in d.paragraphs
         ],
         "removed": [
             {"doc_id": d.doc_id, "position": p, "text": t, "reason": r, "dup_of": dup}
@@ -88,18 +176,29 @@ def table_rows(
     }
 
 
+# How many skipped files a summary names; the count is always complete.
+SKIPPED_SHOWN = 20
+
+
 def summarise(
-    docs: list[ProcessedDocument], errors: list[tuple[str, str, str]], found: int, skipped: int = 0
+    docs: list[ProcessedDocument],
+    errors: list[tuple[str, str, str]],
+    found: int,
+    skipped: list[tuple[str, str]] | None = None,
+    near_dup_documents: int = 0,
 ) -> dict[str, Any]:
     """Counts a person wants at the end of a run."""
+    skipped = sorted(skipped or [])
     reasons = Counter(r for d in docs for _, _, r, _ in d.removed)
     return {
         "documents_found": found,
         "documents_written": len(docs),
-        "documents_skipped": skipped,
+        "documents_skipped": len(skipped),
         "documents_failed": len(errors),
         "paragraphs_kept": sum(len(d.paragraphs) for d in docs),
         "paragraphs_removed": sum(reasons.values()),
         "removed_by_reason": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
         "errors_by_code": dict(Counter(c for _, c, _ in errors)),
+        "near_dup_documents": near_dup_documents,
+        "skipped": [{"source_path": s, "why": w} for s, w in skipped[:SKIPPED_SHOWN]],
     }

@@ -3,8 +3,10 @@
 Layout: ``CURATED/<table>/ingest_date=YYYY-MM-DD/part-0.parquet``. A run writes each
 table's partition into a hidden staging folder (pyarrow and pandas skip names starting
 with ``.``) and then swaps it into place with renames, so readers never see a half-written
-file. Rows already in that date's partition for sources this run did not touch are carried
-over, so two runs on the same day over different folders both keep their documents.
+file. A run replaces its date's partitions whole: re-running a date gives that date exactly
+what the run produced, never the data deduplicated against itself. A row whose content
+was already in the partition (same source path and bytes) keeps its first ``ingested_at``,
+so two runs in a row leave byte-for-byte the same data.
 """
 
 from __future__ import annotations
@@ -12,12 +14,10 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas.tables import PARTITION_KEY, TABLES
@@ -38,14 +38,6 @@ def read_partition(curated_dir: Path, table: str, ingest_date: str) -> pa.Table 
     if not files:
         return None
     return pa.concat_tables(pq.read_table(f, schema=TABLES[table]) for f in files)
-
-
-def _carry_over(old: pa.Table | None, column: str, replaced: set[str]) -> pa.Table | None:
-    if old is None or old.num_rows == 0:
-        return None
-    keep = pc.invert(pc.is_in(old[column], value_set=pa.array(sorted(replaced), pa.string())))
-    kept = old.filter(keep)
-    return kept if kept.num_rows else None
 
 
 def _write_file(table: pa.Table, path: Path) -> None:
@@ -72,35 +64,40 @@ def swap_partition(curated_dir: Path, table_name: str, ingest_date: str, table: 
     return final / PART_NAME
 
 
-def write_run(
-    curated_dir: Path,
-    ingest_date: str,
-    rows: dict[str, list[dict[str, Any]]],
-    replaced_sources: Iterable[str],
-    replaced_doc_ids: Iterable[str],
-) -> dict[str, int]:
-    """Write one run's rows for every table into its date partition.
+# The columns that say "the same input" for the tables that carry ingested_at.
+_SAME_INPUT = {"documents": ("source_path", "source_sha256"), "errors": ("source_path", "error")}
+_SORT_KEYS = {
+    "documents": [("source_path", "ascending")],
+    "errors": [("source_path", "ascending")],
+    "paragraphs": [("doc_id", "ascending"), ("position", "ascending")],
+    "removed": [("doc_id", "ascending"), ("position", "ascending")],
+}
 
-    ``replaced_sources`` / ``replaced_doc_ids``: what this run re-did; older rows of the same
-    partition for those are dropped, every other older row is kept. Returns row counts.
+
+def _first_ingested(old: pa.Table | None, keys: tuple[str, ...]) -> dict[tuple, Any]:
+    if old is None:
+        return {}
+    cols = [old[k].to_pylist() for k in keys]
+    return dict(zip(zip(*cols, strict=True), old["ingested_at"].to_pylist(), strict=True))
+
+
+def write_run(
+    curated_dir: Path, ingest_date: str, rows: dict[str, list[dict[str, Any]]]
+) -> dict[str, int]:
+    """Write one run's rows as the whole partition of ``ingest_date`` in every table.
+
+    A table with no rows still gets its (empty) file, so every table of every run date
+    reads back with its schema. Returns row counts per table.
     """
-    sources, doc_ids = set(replaced_sources), set(replaced_doc_ids)
     counts: dict[str, int] = {}
     for name, schema in TABLES.items():
-        new = pa.Table.from_pylist(rows.get(name, []), schema=schema)
-        by_source = name in ("documents", "errors")
-        key, replaced = ("source_path", sources) if by_source else ("doc_id", doc_ids)
-        old = _carry_over(read_partition(curated_dir, name, ingest_date), key, replaced)
-        table = pa.concat_tables([old, new]) if old is not None else new
-        sort_keys = (
-            [("source_path", "ascending")]
-            if by_source
-            else [
-                ("doc_id", "ascending"),
-                ("position", "ascending"),
-            ]
-        )
-        table = table.sort_by(sort_keys)
+        new_rows = rows.get(name, [])
+        if name in _SAME_INPUT and new_rows:
+            keys = _SAME_INPUT[name]
+            seen = _first_ingested(read_partition(curated_dir, name, ingest_date), keys)
+            for row in new_rows:
+                row["ingested_at"] = seen.get(tuple(row[k] for k in keys), row["ingested_at"])
+        table = pa.Table.from_pylist(new_rows, schema=schema).sort_by(_SORT_KEYS[name])
         swap_partition(curated_dir, name, ingest_date, table)
         counts[name] = table.num_rows
     return counts

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 PARTITION_KEY = "ingest_date"
 
 # Timestamps are UTC instants; pandas reads them as datetime64[us, UTC].
@@ -44,7 +44,13 @@ DOCUMENTS = _with_version(
             pa.field("credit", pa.string()),
             pa.field("encoding", pa.string()),
             pa.field("encoding_fixes", pa.list_(pa.string())),
+            # doc_id of the first document (by ingest date, then source_path) of a group of
+            # near-duplicates (MinHash LSH over word shingles of the cleaned text); null when
+            # the document has no near-duplicate.
             pa.field("near_dup_cluster", pa.string()),
+            # The MinHash signature behind near_dup_cluster (cleaners.neardup), kept so later
+            # runs match new documents against this one without recomputing it.
+            pa.field("minhash", pa.list_(pa.uint32())),
             pa.field("text", pa.string(), nullable=False),
             pa.field("paragraphs_before", pa.int32(), nullable=False),
             pa.field("paragraphs_after", pa.int32(), nullable=False),
@@ -66,6 +72,9 @@ PARAGRAPHS = _with_version(
             # 64-bit hash of the normalised text (cleaners.dedup.fingerprint), signed so
             # that every Parquet reader (Spark, DuckDB, pandas) reads it the same way.
             pa.field("fingerprint", pa.int64(), nullable=False),
+            # Length of the normalised text the fingerprint hashes; paragraphs at least
+            # MIN_CROSS_DOC_CHARS long take part in cross-document and cross-run dedup.
+            pa.field("norm_chars", pa.int32(), nullable=False),
         ]
     ),
     "paragraphs",

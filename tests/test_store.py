@@ -1,4 +1,4 @@
-"""The Parquet store: atomic partition swaps, same-day re-runs, carry-over."""
+"""The Parquet store: atomic partition swaps, same-day re-runs replacing the partition."""
 
 from __future__ import annotations
 
@@ -14,26 +14,46 @@ NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 BODY = "The regional council met on Tuesday to discuss the budget and voted to raise spending."
 
 
-def _rows(raw: Path, names: list[str]) -> tuple[dict, list[str]]:
+def _rows(raw: Path, names: list[str], now: datetime = NOW) -> dict:
     batch = process_paths(raw, names)
-    return table_rows(batch.docs, batch.errors, NOW), [d.doc_id for d in batch.docs]
+    return table_rows(batch.docs, batch.errors, now)
 
 
-def test_rerun_replaces_only_its_own_sources(tmp_path: Path) -> None:
+def test_rerun_replaces_the_whole_partition(tmp_path: Path) -> None:
     raw, curated = tmp_path / "raw", tmp_path / "curated"
     raw.mkdir()
     (raw / "a.txt").write_text(BODY + "\n\nFirst version of a.")
     (raw / "b.txt").write_text("Another story entirely. " + BODY.replace("council", "board"))
-    rows, ids = _rows(raw, ["a.txt", "b.txt"])
-    store.write_run(curated, "2026-11-21", rows, ["a.txt", "b.txt"], ids)
+    store.write_run(curated, "2026-11-21", _rows(raw, ["a.txt", "b.txt"]))
     (raw / "a.txt").write_text(BODY + "\n\nSecond version of a.")
-    rows, ids = _rows(raw, ["a.txt"])
-    store.write_run(curated, "2026-11-21", rows, ["a.txt"], ids)
+    store.write_run(curated, "2026-11-21", _rows(raw, ["a.txt"]))
     docs = pd.read_parquet(curated / "documents").set_index("source_path")
-    assert sorted(docs.index) == ["a.txt", "b.txt"]
+    assert list(docs.index) == ["a.txt"]
     assert "Second version" in docs.loc["a.txt", "text"]
     paras = pd.read_parquet(curated / "paragraphs")
-    assert not paras["text"].str.contains("First version").any()
+    assert not paras["text"].str.contains("First version|Another story").any()
+
+
+def test_unchanged_rows_keep_their_first_ingested_at(tmp_path: Path) -> None:
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    raw.mkdir()
+    (raw / "a.txt").write_text(BODY)
+    (raw / "b.txt").write_text("Another story entirely. " + BODY.replace("council", "board"))
+    (raw / "bad.txt").write_bytes(b"")
+    names = ["a.txt", "b.txt", "bad.txt"]
+    store.write_run(curated, "2026-11-21", _rows(raw, names))
+    files = sorted(curated.rglob("*.parquet"))
+    before = [f.read_bytes() for f in files]
+    later = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+    store.write_run(curated, "2026-11-21", _rows(raw, names, later))
+    assert [f.read_bytes() for f in sorted(curated.rglob("*.parquet"))] == before
+    (raw / "b.txt").write_text("A corrected story. " + BODY)
+    store.write_run(curated, "2026-11-21", _rows(raw, names, later))
+    docs = pd.read_parquet(curated / "documents").set_index("source_path")
+    assert docs.loc["a.txt", "ingested_at"] == pd.Timestamp(NOW)
+    assert docs.loc["b.txt", "ingested_at"] == pd.Timestamp(later)
+    errors = pd.read_parquet(curated / "errors")
+    assert list(errors["ingested_at"]) == [pd.Timestamp(NOW)]
 
 
 def test_no_staging_left_and_stale_staging_cleaned(tmp_path: Path) -> None:
@@ -43,7 +63,7 @@ def test_no_staging_left_and_stale_staging_cleaned(tmp_path: Path) -> None:
     (stale / "part-0.parquet").write_bytes(b"half a file")
     store.clean_stale(curated)
     assert not stale.exists()
-    store.write_run(curated, "2026-11-21", {}, [], [])
+    store.write_run(curated, "2026-11-21", {})
     hidden = [p for p in curated.rglob("*") if p.name.startswith(".")]
     assert hidden == []
     assert len(pd.read_parquet(curated / "documents")) == 0

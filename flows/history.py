@@ -1,0 +1,148 @@
+"""What earlier runs wrote, read back from ``curated/`` once per run for dedup.
+
+The dedup memory is the curated dataset itself: no side database to drift out of step.
+From every partition except the one being (re)written:
+
+- ``paragraphs.fingerprint`` of paragraphs long enough to deduplicate, with the doc_id
+  that kept each, as two numpy arrays sorted by fingerprint (12 bytes per paragraph plus
+  one string per document);
+- ``documents.source_sha256``: bytes already ingested, which a run skips;
+- ``documents.minhash``: signatures that new documents are matched against for
+  near-duplicates.
+
+Partitions are read in date order, so when two earlier documents hold the same
+fingerprint the earlier date wins, the same rule a single run applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from cleaners.dedup import MIN_CROSS_DOC_CHARS
+from cleaners.neardup import NUM_PERM
+from schemas.tables import PARTITION_KEY
+
+
+@dataclass(frozen=True)
+class SeenSource:
+    """Where bytes with a given sha256 were ingested before."""
+
+    ingest_date: str
+    source_path: str
+
+
+@dataclass
+class History:
+    # Sorted, unique fingerprints, and for each the index into doc_ids of its keeper.
+    fingerprints: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    owners: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    doc_ids: list[str] = field(default_factory=list)
+    sources: dict[str, SeenSource] = field(default_factory=dict)
+    # (doc_id, near_dup_cluster, minhash) in (ingest_date, source_path) order.
+    signatures: list[tuple[str, str | None, np.ndarray]] = field(default_factory=list)
+    partitions: list[str] = field(default_factory=list)
+
+    def keepers(self, fingerprints: np.ndarray) -> dict[int, str]:
+        """{fingerprint: doc_id that kept it} for those of ``fingerprints`` seen before.
+
+        >>> h = History(np.array([3, 9], np.int64), np.array([0, 1], np.int32), ["a", "b"])
+        >>> h.keepers(np.array([9, 4, 3], np.int64))
+        {9: 'b', 3: 'a'}
+        """
+        if len(self.fingerprints) == 0 or len(fingerprints) == 0:
+            return {}
+        idx = np.searchsorted(self.fingerprints, fingerprints)
+        idx[idx == len(self.fingerprints)] = 0
+        hit = self.fingerprints[idx] == fingerprints
+        return {
+            int(fp): self.doc_ids[self.owners[i]]
+            for fp, i in zip(fingerprints[hit], idx[hit], strict=True)
+        }
+
+    @property
+    def paragraph_count(self) -> int:
+        return len(self.fingerprints)
+
+    def fingerprint_bytes(self) -> int:
+        """Memory held by the paragraph-fingerprint index (arrays and doc_id strings)."""
+        strings = sum(49 + len(d) for d in self.doc_ids) + 8 * len(self.doc_ids)
+        return int(self.fingerprints.nbytes + self.owners.nbytes + strings)
+
+
+def _partitions(curated_dir: Path, table: str, exclude_date: str | None) -> list[tuple[str, Path]]:
+    root = Path(curated_dir) / table
+    if not root.is_dir():
+        return []
+    out = []
+    for part in sorted(root.glob(f"{PARTITION_KEY}=*")):
+        day = part.name.split("=", 1)[1]
+        if day == exclude_date or not part.is_dir():
+            continue
+        out.extend((day, f) for f in sorted(part.glob("*.parquet")))
+    return out
+
+
+def _load_fingerprints(
+    curated_dir: Path, exclude_date: str | None, min_chars: int
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    fps: list[np.ndarray] = []
+    owners: list[np.ndarray] = []
+    doc_ids: list[str] = []
+    index: dict[str, int] = {}
+    for _, path in _partitions(curated_dir, "paragraphs", exclude_date):
+        table = pq.read_table(path, columns=["doc_id", "fingerprint", "norm_chars"])
+        table = table.filter(pc.greater_equal(table["norm_chars"], min_chars))
+        if table.num_rows == 0:
+            continue
+        encoded = pc.dictionary_encode(table["doc_id"]).combine_chunks()
+        remap = np.array(
+            [index.setdefault(d, len(index)) for d in encoded.dictionary.to_pylist()], np.int32
+        )
+        owners.append(remap[encoded.indices.to_numpy()])
+        fps.append(table["fingerprint"].to_numpy())
+    doc_ids = list(index)
+    if not fps:
+        return np.empty(0, np.int64), np.empty(0, np.int32), doc_ids
+    all_fps = np.concatenate(fps)
+    all_owners = np.concatenate(owners)
+    # Stable sort keeps date order among equal fingerprints: the first is the keeper.
+    order = np.argsort(all_fps, kind="stable")
+    all_fps, all_owners = all_fps[order], all_owners[order]
+    first = np.ones(len(all_fps), dtype=bool)
+    first[1:] = all_fps[1:] != all_fps[:-1]
+    return all_fps[first], all_owners[first], doc_ids
+
+
+def load_history(
+    curated_dir: Path, exclude_date: str | None, min_chars: int = MIN_CROSS_DOC_CHARS
+) -> History:
+    """Everything dedup needs from the partitions of every date but ``exclude_date``."""
+    fps, owners, doc_ids = _load_fingerprints(curated_dir, exclude_date, min_chars)
+    sources: dict[str, SeenSource] = {}
+    signatures: list[tuple[str, str | None, np.ndarray]] = []
+    days: set[str] = set()
+    for day, path in _partitions(curated_dir, "documents", exclude_date):
+        days.add(day)
+        cols = ["doc_id", "source_path", "source_sha256", "near_dup_cluster", "minhash"]
+        table = pq.read_table(path, columns=cols).sort_by("source_path")
+        for sha, src in zip(
+            table["source_sha256"].to_pylist(), table["source_path"].to_pylist(), strict=True
+        ):
+            sources.setdefault(sha, SeenSource(day, src))
+        # Signatures of another length (a NUM_PERM change) cannot be compared: skipped.
+        lengths = pc.fill_null(pc.list_value_length(table["minhash"]), 0)
+        valid = pc.equal(lengths, NUM_PERM)
+        if not pc.any(valid).as_py():
+            continue
+        flat = pc.list_flatten(table["minhash"].filter(valid)).to_numpy()
+        sigs = flat.reshape(-1, NUM_PERM)
+        rows = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
+        ids = table["doc_id"].to_pylist()
+        clusters = table["near_dup_cluster"].to_pylist()
+        signatures.extend((ids[r], clusters[r], sigs[k]) for k, r in enumerate(rows))
+    return History(fps, owners, doc_ids, sources, signatures, sorted(days))
