@@ -59,6 +59,15 @@ _CONSENT = re.compile(
     r"acepta|configuración|consentimiento|accett|consenso|akkoord|toestemming)",
     re.IGNORECASE,
 )
+# The site speaking about its own cookies ("We use cookies to ...", "This website uses
+# cookies"), first-person verbs in the other languages: a banner even without a consent
+# word. A report about a company's cookies is third person and stays.
+_SITE_VOICE = re.compile(
+    r"\b(we( and our partners)? (use|may use|store)|(this|our) (site|website|page) uses|"
+    r"wir (verwenden|nutzen|setzen)|nous utilisons|(utilizamos|usamos)|(utilizziamo|usiamo)|"
+    r"wij gebruiken)\b.{0,40}\bcookies?\b",
+    re.IGNORECASE,
+)
 _UPDATED = re.compile(
     r"\b(updated|modified|aktualisiert|mis à jour|mise à jour|actualizado|aggiornato|"
     r"bijgewerkt)\b",
@@ -86,7 +95,11 @@ def find_cookie_banner(page: Page) -> Detection:
         if page.word_counts[i] <= COOKIE_MAX_WORDS
         and banner_re.search(page.keys[i])
         and not _QUOTED.search(page.keys[i])
-        and (page.word_counts[i] <= COOKIE_BARE_WORDS or _CONSENT.search(page.keys[i]))
+        and (
+            page.word_counts[i] <= COOKIE_BARE_WORDS
+            or _CONSENT.search(page.keys[i])
+            or _SITE_VOICE.search(page.keys[i])
+        )
     ]
     found = set(banner)
     for i in live:

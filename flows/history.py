@@ -28,7 +28,7 @@ from cleaners.neardup import NUM_PERM
 from schemas.tables import PARTITION_KEY
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SeenSource:
     """Where bytes with a given sha256 were ingested before."""
 
@@ -43,8 +43,10 @@ class History:
     owners: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     doc_ids: list[str] = field(default_factory=list)
     sources: dict[str, SeenSource] = field(default_factory=dict)
-    # (doc_id, near_dup_cluster, minhash) in (ingest_date, source_path) order.
-    signatures: list[tuple[str, str | None, np.ndarray]] = field(default_factory=list)
+    # MinHash signatures (one row each) in (ingest_date, source_path) order, with the
+    # doc_id and near_dup_cluster of each row's document.
+    signatures: np.ndarray = field(default_factory=lambda: np.empty((0, NUM_PERM), np.uint32))
+    signature_docs: list[tuple[str, str | None]] = field(default_factory=list)
     partitions: list[str] = field(default_factory=list)
 
     def keepers(self, fingerprints: np.ndarray) -> dict[int, str]:
@@ -124,7 +126,8 @@ def load_history(
     """Everything dedup needs from the partitions of every date but ``exclude_date``."""
     fps, owners, doc_ids = _load_fingerprints(curated_dir, exclude_date, min_chars)
     sources: dict[str, SeenSource] = {}
-    signatures: list[tuple[str, str | None, np.ndarray]] = []
+    signatures: list[np.ndarray] = []
+    signature_docs: list[tuple[str, str | None]] = []
     days: set[str] = set()
     for day, path in _partitions(curated_dir, "documents", exclude_date):
         days.add(day)
@@ -139,10 +142,10 @@ def load_history(
         valid = pc.equal(lengths, NUM_PERM)
         if not pc.any(valid).as_py():
             continue
-        flat = pc.list_flatten(table["minhash"].filter(valid)).to_numpy()
-        sigs = flat.reshape(-1, NUM_PERM)
-        rows = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
-        ids = table["doc_id"].to_pylist()
-        clusters = table["near_dup_cluster"].to_pylist()
-        signatures.extend((ids[r], clusters[r], sigs[k]) for k, r in enumerate(rows))
-    return History(fps, owners, doc_ids, sources, signatures, sorted(days))
+        kept = table.filter(valid)
+        signatures.append(pc.list_flatten(kept["minhash"]).to_numpy().reshape(-1, NUM_PERM))
+        signature_docs.extend(
+            zip(kept["doc_id"].to_pylist(), kept["near_dup_cluster"].to_pylist(), strict=True)
+        )
+    sig_matrix = np.concatenate(signatures) if signatures else np.empty((0, NUM_PERM), np.uint32)
+    return History(fps, owners, doc_ids, sources, sig_matrix, signature_docs, sorted(days))

@@ -100,23 +100,21 @@ def flag_near_duplicates(docs: list[ProcessedDocument], history: History, thresh
     """Set ``near_dup_cluster`` on every document that has a near-duplicate earlier in the
     order (earlier runs first, then ``docs`` order), and on the first of each group in
     this run. The cluster id is the doc_id of the group's first document."""
-    index = NearDupIndex(threshold)
-    for n, (_, _, sig) in enumerate(history.signatures):
-        index.add(("history", n), sig)
-    for n, doc in enumerate(docs):
+    index = NearDupIndex(threshold, history.signatures)
+    earlier = len(history.signature_docs)
+    in_run: dict[int, ProcessedDocument] = {}
+    for doc in docs:
         if doc.minhash is None:
             continue
         match = index.match(doc.minhash)
-        if match is not None:
-            where, m = match
-            if where == "history":
-                first_id, cluster, _ = history.signatures[m]
-                doc.near_dup_cluster = cluster or first_id
-            else:
-                first = docs[m]
-                first.near_dup_cluster = first.near_dup_cluster or first.doc_id
-                doc.near_dup_cluster = first.near_dup_cluster
-        index.add(("run", n), doc.minhash)
+        if match is not None and match < earlier:
+            first_id, cluster = history.signature_docs[match]
+            doc.near_dup_cluster = cluster or first_id
+        elif match is not None:
+            first = in_run[match]
+            first.near_dup_cluster = first.near_dup_cluster or first.doc_id
+            doc.near_dup_cluster = first.near_dup_cluster
+        in_run[index.add(doc.minhash)] = doc
     return sum(1 for d in docs if d.near_dup_cluster is not None)
 
 

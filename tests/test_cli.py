@@ -55,7 +55,7 @@ def test_ingest_command_prints_summary_and_writes(tmp_path: Path) -> None:
         home=tmp_path / "prefect",
     )
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "documents: 6 found, 5 written, 0 skipped, 1 failed" in r.stdout
+    assert "documents: 7 found, 6 written, 0 skipped, 1 failed" in r.stdout
     assert "caption" in r.stdout
     docs = pd.read_parquet(tmp_path / "curated" / "documents")
-    assert len(docs) == 5
+    assert len(docs) == 6

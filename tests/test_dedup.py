@@ -214,7 +214,7 @@ def test_history_is_read_back_from_curated(tmp_path: Path, prefect_harness) -> N
     history = load_history(curated, exclude_date="2026-11-21")
     assert history.partitions == ["2026-11-20"]
     assert history.paragraph_count == 6
-    assert len(history.signatures) == 1
+    assert history.signatures.shape == (1, 64)
     assert load_history(curated, exclude_date="2026-11-20").paragraph_count == 0
     assert 0 < history.fingerprint_bytes() / history.paragraph_count < 64
 

@@ -78,8 +78,9 @@ def test_sample_corpus_with_a_bad_file(tmp_path: Path, prefect_harness) -> None:
     from flows.ingest import ingest
 
     summary = ingest(raw_dir=str(ROOT / "raw"), curated_dir=str(tmp_path), ingest_date="2026-11-21")
-    assert summary["documents_written"] == 5
+    assert summary["documents_written"] == 6
     assert summary["documents_failed"] == 1
+    assert summary["near_dup_documents"] == 2
     errors = pd.read_parquet(tmp_path / "errors")
     assert list(errors["source_path"]) == ["broken/photo-saved-as.txt"]
     assert errors["error"].iloc[0] == "undecodable"
@@ -89,6 +90,12 @@ def test_sample_corpus_with_a_bad_file(tmp_path: Path, prefect_harness) -> None:
     assert bridge["author"] == "Maria Castell"  # lifted from the text
     assert docs.loc["2026-11-20/radwege-de.txt", "encoding"] == "cp1252"
     assert "café" in docs.loc["2026-11-21/market-square.txt", "text"]
+    library = docs.loc["2026-11-20/library-hours.txt"]
+    repost = docs.loc["2026-11-21/library-hours-repost.txt"]
+    assert repost["near_dup_cluster"] == library["near_dup_cluster"] == library["doc_id"]
+    assert (
+        repost["text"] == "The library expects around 400 visitors a night during the first week."
+    )
 
 
 def test_cross_document_duplicates_name_the_keeper(tmp_path: Path, prefect_harness) -> None:
