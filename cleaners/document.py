@@ -7,7 +7,8 @@ Failures raise ``DocumentError`` with a short error code that goes to the ``erro
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -16,7 +17,8 @@ import numpy as np
 from cleaners.clean import CleanSettings, clean_document
 from cleaners.dates import parse_timestamp
 from cleaners.dedup import fingerprint_and_length
-from cleaners.encoding import UndecodableError, decode_bytes, repair_text
+from cleaners.encoding import Decoded, UndecodableError, decode_bytes, repair_text
+from cleaners.html import decode_html, extract_html
 from cleaners.neardup import signature
 from cleaners.segment import split_paragraphs
 
@@ -87,26 +89,23 @@ def make_doc_id(source_path: str) -> str:
     return hashlib.sha256(f"thresher:{source_path}".encode()).hexdigest()[:16]
 
 
-def validate_sidecar(raw: Any) -> dict[str, Any]:
-    """Check a sidecar's known fields and convert them; raise DocumentError if one is wrong.
+def validate_sidecar(raw: Any, what: str = "sidecar", code: str = "bad_sidecar") -> dict[str, Any]:
+    """Check the known source fields of a sidecar (or a JSONL record) and convert them;
+    raise DocumentError(``code``) if one is wrong. Unknown fields are ignored.
 
     >>> meta = validate_sidecar({"url": "https://x.org/a", "fetched_at": "2024-11-21T10:00:00Z"})
     >>> meta["fetched_at"].year
     2024
     """
     if not isinstance(raw, dict):
-        raise DocumentError(
-            "bad_sidecar", f"sidecar must be a JSON object, got {type(raw).__name__}"
-        )
+        raise DocumentError(code, f"{what} must be a JSON object, got {type(raw).__name__}")
     meta: dict[str, Any] = {}
     for key in TEXT_FIELDS:
         value = raw.get(key)
         if value is None:
             continue
         if not isinstance(value, str):
-            raise DocumentError(
-                "bad_sidecar", f"sidecar field {key!r} must be a string, got {value!r}"
-            )
+            raise DocumentError(code, f"{what} field {key!r} must be a string, got {value!r}")
         if value.strip():
             meta[key] = value.strip()
     for key in TIME_FIELDS:
@@ -114,7 +113,7 @@ def validate_sidecar(raw: Any) -> dict[str, Any]:
             when = parse_timestamp(raw.get(key))
         except (ValueError, OverflowError, TypeError) as exc:
             raise DocumentError(
-                "bad_sidecar", f"sidecar field {key!r} is not a date: {raw.get(key)!r} ({exc})"
+                code, f"{what} field {key!r} is not a date: {raw.get(key)!r} ({exc})"
             ) from exc
         if when is not None:
             meta[key] = when
@@ -127,7 +126,7 @@ def process_document(
     sidecar: dict[str, Any] | None = None,
     settings: CleanSettings = CleanSettings(),
 ) -> ProcessedDocument:
-    """Turn one raw text document into its curated record.
+    """Turn one raw plain-text document into its curated record.
 
     Sidecar fields win over what is lifted from the text.
     """
@@ -138,13 +137,118 @@ def process_document(
     except UndecodableError as exc:
         raise DocumentError("undecodable", str(exc)) from exc
     repaired = repair_text(decoded.text, uncurl_quotes=settings.uncurl_quotes)
-    paragraphs = split_paragraphs(repaired.text)
+    return _build(
+        split_paragraphs(repaired.text),
+        source_path=source_path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        encoding=decoded.encoding,
+        fixes=repaired.fixes,
+        known=dict(sidecar or {}),
+        settings=settings,
+    )
+
+
+def process_html(
+    data: bytes | str,
+    source_path: str,
+    sidecar: dict[str, Any] | None = None,
+    settings: CleanSettings = CleanSettings(),
+    sha256: str | None = None,
+) -> ProcessedDocument:
+    """Turn one HTML page into its curated record: trafilatura extracts the main text and
+    the page's metadata, then the same repair and cleaners as plain text run on it.
+
+    Metadata precedence: sidecar, then the page's own metadata, then what the cleaners
+    lift from the text. The body-region detector (``outside_body``) is off here: finding
+    the body is what trafilatura just did, from the page structure.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if not raw.strip():
+        raise DocumentError("empty", "file is empty or only white space")
+    if isinstance(data, str):
+        decoded = Decoded(data, "utf-8")
+    else:
+        try:
+            decoded = decode_html(data)
+        except UndecodableError as exc:
+            raise DocumentError("undecodable", str(exc)) from exc
+    url = (sidecar or {}).get("url")
+    try:
+        page = extract_html(decoded.text, url=url)
+    except UndecodableError as exc:
+        raise DocumentError("unparsable_html", str(exc)) from exc
+    repaired = repair_text(page.text, uncurl_quotes=settings.uncurl_quotes)
+    # trafilatura gives one paragraph (or list item, or table row) per line.
+    paragraphs = [line for line in repaired.text.split("\n") if line.strip()]
+    return _build(
+        paragraphs,
+        source_path=source_path,
+        sha256=sha256 or hashlib.sha256(raw).hexdigest(),
+        encoding=decoded.encoding,
+        fixes=repaired.fixes,
+        known={**page.metadata, **(sidecar or {})},
+        settings=replace(settings, disabled=settings.disabled | HTML_DISABLED),
+        empty_message="no main text found in the page",
+    )
+
+
+def process_record(
+    line: bytes,
+    source_path: str,
+    sidecar: dict[str, Any] | None = None,
+    settings: CleanSettings = CleanSettings(),
+) -> ProcessedDocument:
+    """Turn one JSONL line into its curated record. The record is a JSON object with
+    ``text`` or ``html`` and any source fields (``url``, ``site``, ``fetched_at``, ...);
+    its fields win over the dump's sidecar. ``source_sha256`` hashes the line's bytes."""
+    try:
+        decoded = decode_bytes(line)
+        record = json.loads(decoded.text)
+    except (UndecodableError, json.JSONDecodeError) as exc:
+        raise DocumentError("bad_record", f"line is not JSON: {exc}") from exc
+    known = {**(sidecar or {}), **validate_sidecar(record, "record", "bad_record")}
+    sha256 = hashlib.sha256(line).hexdigest()
+    html, text = record.get("html"), record.get("text")
+    if isinstance(html, str) and html.strip():
+        return process_html(html, source_path, known, settings, sha256=sha256)
+    if not isinstance(text, str):
+        fields = ", ".join(sorted(record)) or "none"
+        raise DocumentError(
+            "bad_record", f"record has no 'text' or 'html' string field (fields: {fields})"
+        )
+    if not text.strip():
+        raise DocumentError("empty", "record's text is empty or only white space")
+    repaired = repair_text(text, uncurl_quotes=settings.uncurl_quotes)
+    return _build(
+        split_paragraphs(repaired.text),
+        source_path=source_path,
+        sha256=sha256,
+        encoding=decoded.encoding,
+        fixes=repaired.fixes,
+        known=known,
+        settings=settings,
+    )
+
+
+# Detectors that do not run on text trafilatura already extracted from a page.
+HTML_DISABLED = frozenset({"outside_body"})
+
+
+def _build(
+    paragraphs: list[str],
+    *,
+    source_path: str,
+    sha256: str,
+    encoding: str,
+    fixes: list[str],
+    known: dict[str, Any],
+    settings: CleanSettings,
+    empty_message: str = "no text left after decoding and normalisation",
+) -> ProcessedDocument:
     if not paragraphs:
-        raise DocumentError("empty", "no text left after decoding and normalisation")
-    known = dict(sidecar or {})
+        raise DocumentError("empty", empty_message)
     result = clean_document(paragraphs, known=known, settings=settings)
     doc_id = make_doc_id(source_path)
-    metadata = {**result.metadata, **known}
     kept = [Paragraph(pos, text, *fingerprint_and_length(text)) for pos, text in result.kept]
     removed = [
         (r.position, r.text, r.reason, doc_id if r.dup_of is not None else None)
@@ -154,10 +258,10 @@ def process_document(
     return ProcessedDocument(
         doc_id=doc_id,
         source_path=source_path,
-        source_sha256=hashlib.sha256(data).hexdigest(),
-        metadata=metadata,
-        encoding=decoded.encoding,
-        encoding_fixes=repaired.fixes,
+        source_sha256=sha256,
+        metadata={**result.metadata, **known},
+        encoding=encoding,
+        encoding_fixes=fixes,
         text=text,
         paragraphs_before=len(paragraphs),
         chars_before=sum(len(p) for p in paragraphs),

@@ -16,7 +16,7 @@ from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD, DedupSetting
 from cleaners.document import ProcessedDocument
 from flows import pipeline, store
 from flows.history import History, SeenSource, load_history
-from flows.sources import DEFAULT_MAX_BYTES, discover
+from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION, discover
 
 DEFAULT_BATCH_SIZE = 500
 
@@ -38,8 +38,9 @@ def clean_batch(
     settings: CleanSettings,
     max_bytes: int,
     seen: dict[str, SeenSource],
+    max_expansion: int,
 ) -> pipeline.BatchResult:
-    return pipeline.process_paths(Path(raw_dir), paths, settings, max_bytes, seen)
+    return pipeline.process_paths(Path(raw_dir), paths, settings, max_bytes, seen, max_expansion)
 
 
 @task(cache_policy=NONE)
@@ -65,6 +66,7 @@ def ingest(
     batch_size: int = DEFAULT_BATCH_SIZE,
     disabled_reasons: list[str] | None = None,
     max_file_bytes: int = DEFAULT_MAX_BYTES,
+    max_expansion: int = DEFAULT_MAX_EXPANSION,
     uncurl_quotes: bool = False,
     min_dedup_chars: int = MIN_CROSS_DOC_CHARS,
     near_dup_threshold: float = NEAR_DUP_THRESHOLD,
@@ -92,7 +94,8 @@ def ingest(
     batches = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
     log.info("found %d raw documents in %s, %d batches", len(paths), raw_dir, len(batches))
     futures = [
-        clean_batch.submit(raw_dir, b, settings, max_file_bytes, history.sources) for b in batches
+        clean_batch.submit(raw_dir, b, settings, max_file_bytes, history.sources, max_expansion)
+        for b in batches
     ]
     results: list[pipeline.BatchResult] = []
     for done, future in enumerate(as_completed(futures), start=1):

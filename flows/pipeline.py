@@ -16,10 +16,23 @@ import numpy as np
 
 from cleaners.clean import CleanSettings
 from cleaners.dedup import DedupSettings, first_keepers
-from cleaners.document import DocumentError, ProcessedDocument, document_row, process_document
+from cleaners.document import (
+    DocumentError,
+    ProcessedDocument,
+    document_row,
+    process_document,
+    process_html,
+    process_record,
+)
 from cleaners.neardup import NearDupIndex
 from flows.history import History, SeenSource
-from flows.sources import DEFAULT_MAX_BYTES, read_source
+from flows.sources import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_EXPANSION,
+    RawSource,
+    read_source,
+    source_kind,
+)
 
 
 @dataclass
@@ -37,27 +50,61 @@ def process_paths(
     settings: CleanSettings = CleanSettings(),
     max_bytes: int = DEFAULT_MAX_BYTES,
     seen: Mapping[str, SeenSource] | None = None,
+    max_expansion: int = DEFAULT_MAX_EXPANSION,
 ) -> BatchResult:
-    """Read and clean a batch of raw files; a file that fails is recorded, not raised.
+    """Read and clean a batch of raw files; a file (or JSONL line) that fails is recorded,
+    not raised.
 
-    A file whose bytes (sha256) are in ``seen`` was ingested by an earlier run: it is
+    Input whose bytes (sha256) are in ``seen`` was ingested by an earlier run: it is
     skipped, with where it went before, and not cleaned again."""
     out = BatchResult()
     for rel in paths:
         try:
-            source = read_source(raw_dir, rel, max_bytes=max_bytes)
-            before = (seen or {}).get(hashlib.sha256(source.data).hexdigest())
-            if before is not None:
-                why = f"same bytes already ingested on {before.ingest_date}"
-                why += "" if before.source_path == rel else f" as {before.source_path}"
+            source = read_source(raw_dir, rel, max_bytes=max_bytes, max_expansion=max_expansion)
+            if source_kind(rel) == "jsonl":
+                _process_jsonl(source, settings, seen or {}, out)
+                continue
+            why = _seen_before(seen or {}, source.data, rel)
+            if why is not None:
                 out.skipped.append((rel, why))
                 continue
-            out.docs.append(process_document(source.data, rel, source.sidecar, settings))
+            process = process_html if source_kind(rel) == "html" else process_document
+            out.docs.append(process(source.data, rel, source.sidecar, settings))
         except DocumentError as exc:
             out.errors.append((rel, exc.code, exc.message))
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
             out.errors.append((rel, "internal_error", f"{type(exc).__name__}: {exc}"))
     return out
+
+
+def _seen_before(seen: Mapping[str, SeenSource], data: bytes, path: str) -> str | None:
+    before = seen.get(hashlib.sha256(data).hexdigest()) if seen else None
+    if before is None:
+        return None
+    why = f"same bytes already ingested on {before.ingest_date}"
+    return why if before.source_path == path else f"{why} as {before.source_path}"
+
+
+def _process_jsonl(
+    source: RawSource, settings: CleanSettings, seen: Mapping[str, SeenSource], out: BatchResult
+) -> None:
+    """Each non-blank line is a document named ``<file>:<line number>``; a bad line is an
+    error of its own and the rest of the file goes on."""
+    for number, line in enumerate(source.data.split(b"\n"), start=1):
+        line = line.rstrip(b"\r")
+        if not line.strip():
+            continue
+        name = f"{source.path}:{number}"
+        try:
+            why = _seen_before(seen, line, name)
+            if why is not None:
+                out.skipped.append((name, why))
+                continue
+            out.docs.append(process_record(line, name, source.sidecar, settings))
+        except DocumentError as exc:
+            out.errors.append((name, exc.code, exc.message))
+        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the file
+            out.errors.append((name, "internal_error", f"{type(exc).__name__}: {exc}"))
 
 
 @dataclass

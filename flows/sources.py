@@ -1,22 +1,50 @@
 """Finding and reading raw sources under RAW_DIR (the I/O half of ingest; no cleaning).
 
-Nothing outside RAW_DIR is ever read: a symlink whose target leaves the folder is refused.
+Inputs: ``*.txt`` (plain text), ``*.html`` / ``*.htm`` (pages), ``*.jsonl`` (one record per
+line), each optionally gzipped (``.gz``). Nothing outside RAW_DIR is ever read: a symlink
+whose target leaves the folder is refused. Compressed input is read with a cap on both
+its decompressed size and its expansion ratio, so a decompression bomb is refused.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cleaners.document import DocumentError, validate_sidecar
 
 SIDECAR_SUFFIX = ".meta.json"
-TEXT_SUFFIXES = (".txt",)
-# Files larger than this are refused with a clear error (a setting of the flow).
+GZIP_SUFFIX = ".gz"
+KINDS: dict[str, Literal["text", "html", "jsonl"]] = {
+    ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".jsonl": "jsonl",
+}
+# Files larger than this (decompressed) are refused with a clear error (a flow setting).
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# A compressed file may expand to at most this many times its size (text gzips 3-10x)...
+DEFAULT_MAX_EXPANSION = 100
+# ...except that anything may expand to this much (a tiny file of repeated text).
+EXPANSION_FLOOR_BYTES = 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+def source_kind(path: str) -> Literal["text", "html", "jsonl"] | None:
+    """What a raw file is, from its name (``.gz`` looks at the name inside).
+
+    >>> source_kind("a/story.HTML.gz"), source_kind("dump.jsonl"), source_kind("x.pdf")
+    ('html', 'jsonl', None)
+    """
+    name = path.lower()
+    if name.endswith(GZIP_SUFFIX):
+        name = name[: -len(GZIP_SUFFIX)]
+    return KINDS.get(os.path.splitext(name)[1])
 
 
 @dataclass(frozen=True)
@@ -38,17 +66,20 @@ def discover(raw_dir: Path) -> list[str]:
         for name in filenames:
             if name.startswith(".") or name.endswith(SIDECAR_SUFFIX):
                 continue
-            if name.lower().endswith(TEXT_SUFFIXES):
+            if source_kind(name) is not None:
                 found.append((Path(dirpath) / name).relative_to(root).as_posix())
     return sorted(found)
 
 
 def sidecar_path(path: str) -> str:
-    """``a/b.txt`` -> ``a/b.meta.json`` (the sidecar names the file without its suffix).
+    """``a/b.txt`` -> ``a/b.meta.json``: the sidecar names the file without its suffixes
+    (``.gz`` and the kind's own).
 
-    >>> sidecar_path("2024/story.txt")
-    '2024/story.meta.json'
+    >>> sidecar_path("2024/story.txt"), sidecar_path("2024/page.html.gz")
+    ('2024/story.meta.json', '2024/page.meta.json')
     """
+    if path.lower().endswith(GZIP_SUFFIX):
+        path = path[: -len(GZIP_SUFFIX)]
     stem = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path
     return stem + SIDECAR_SUFFIX
 
@@ -60,15 +91,48 @@ def _inside(root: Path, rel: str) -> Path:
     return full
 
 
-def read_source(raw_dir: Path, rel: str, max_bytes: int = DEFAULT_MAX_BYTES) -> RawSource:
-    """Read one raw file and its sidecar; raise DocumentError with a clear reason."""
+def read_gzip(path: Path, size: int, max_bytes: int, max_expansion: int) -> bytes:
+    """Decompress a gzip file, stopping as soon as it passes either limit."""
+    limit = min(max_bytes, max(EXPANSION_FLOOR_BYTES, max_expansion * size))
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    if limit == max_bytes:
+                        msg = f"decompresses to over {max_bytes} bytes, the limit"
+                        raise DocumentError("too_large", msg)
+                    raise DocumentError(
+                        "expansion_limit",
+                        f"decompresses to over {max_expansion} times its {size} bytes; "
+                        "refused as a possible decompression bomb",
+                    )
+                chunks.append(chunk)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise DocumentError("unreadable", f"not a readable gzip file: {exc}") from exc
+    return b"".join(chunks)
+
+
+def read_source(
+    raw_dir: Path,
+    rel: str,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_expansion: int = DEFAULT_MAX_EXPANSION,
+) -> RawSource:
+    """Read one raw file (decompressed) and its sidecar; raise DocumentError with a clear
+    reason."""
     root = Path(raw_dir)
     full = _inside(root, rel)
     try:
         size = full.stat().st_size
         if size > max_bytes:
             raise DocumentError("too_large", f"{size} bytes is over the limit of {max_bytes}")
-        data = full.read_bytes()
+        if rel.lower().endswith(GZIP_SUFFIX):
+            data = read_gzip(full, size, max_bytes, max_expansion)
+        else:
+            data = full.read_bytes()
     except FileNotFoundError as exc:
         raise DocumentError("vanished", f"file disappeared before it was read: {exc}") from exc
     except OSError as exc:
