@@ -6,9 +6,15 @@ Feeds each page's plain-text scrape (``<id>.txt``) through the real ingest
 predictions and runs the set's own scorer:
 
     .venv/bin/python benchmarks/eval_aeb.py [--set DIR] [--fast] [--keep DIR]
+    .venv/bin/python benchmarks/eval_aeb.py --html
 
 ``--fast`` skips Prefect and Parquet (same cleaners, via ``process_document``) for quick
 iteration; the README's figure comes from the full run.
+
+``--html`` ingests the original pages (``<id>.html``) instead, through the HTML path
+(trafilatura, then thresher's cleaners), and in the same run scores trafilatura alone on
+the same pages: ``trafilatura.extract`` with its defaults, and with comments left out (as
+thresher asks it), so the cleaners' own share is visible.
 """
 
 from __future__ import annotations
@@ -29,13 +35,13 @@ def ids(eval_set: Path) -> list[str]:
     return sorted(p.name[: -len(".gold.txt")] for p in eval_set.glob("*.gold.txt"))
 
 
-def predict_full(eval_set: Path, work: Path) -> dict[str, str]:
+def predict_full(eval_set: Path, work: Path, suffix: str = ".txt") -> dict[str, str]:
     import pandas as pd
 
     raw = work / "raw"
     raw.mkdir()
     for i in ids(eval_set):
-        shutil.copy(eval_set / f"{i}.txt", raw / f"{i}.txt")
+        shutil.copy(eval_set / f"{i}{suffix}", raw / f"{i}{suffix}")
     env = dict(
         os.environ,
         PREFECT_HOME=str(work / "prefect"),
@@ -59,23 +65,48 @@ def predict_fast(eval_set: Path) -> dict[str, str]:
     }
 
 
+def predict_trafilatura(eval_set: Path, include_comments: bool) -> dict[str, str]:
+    import trafilatura
+
+    return {
+        i: trafilatura.extract(
+            (eval_set / f"{i}.html").read_bytes(), include_comments=include_comments
+        )
+        or ""
+        for i in ids(eval_set)
+    }
+
+
+def score(eval_set: Path, preds: dict[str, str], out: Path, label: str) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    for i, text in preds.items():
+        (out / f"{i}.txt").write_text(text, encoding="utf-8")
+    print(f"== {label}", flush=True)
+    scorer = eval_set.parent / "score.py"
+    return subprocess.run(
+        [sys.executable, str(scorer), "--set", str(eval_set), "--pred", str(out)]
+    ).returncode
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", type=Path, default=DEFAULT_SET)
     ap.add_argument("--fast", action="store_true")
+    ap.add_argument("--html", action="store_true", help="the HTML path, beside trafilatura")
     ap.add_argument("--keep", type=Path, help="keep the predictions in this folder")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="thresher-eval-"))
     try:
-        preds = predict_fast(args.set) if args.fast else predict_full(args.set, work)
         out = args.keep or work / "pred"
-        out.mkdir(parents=True, exist_ok=True)
-        for i, text in preds.items():
-            (out / f"{i}.txt").write_text(text, encoding="utf-8")
-        scorer = args.set.parent / "score.py"
-        return subprocess.run(
-            [sys.executable, str(scorer), "--set", str(args.set), "--pred", str(out)]
-        ).returncode
+        if not args.html:
+            preds = predict_fast(args.set) if args.fast else predict_full(args.set, work)
+            return score(args.set, preds, out, "thresher, plain-text scrapes")
+        rc = score(args.set, predict_full(args.set, work, ".html"), out, "thresher, HTML path")
+        for comments in (True, False):
+            label = f"trafilatura alone, include_comments={comments}"
+            preds = predict_trafilatura(args.set, comments)
+            rc |= score(args.set, preds, work / f"traf-{comments}", label)
+        return rc
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

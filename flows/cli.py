@@ -11,8 +11,12 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD
+
+if TYPE_CHECKING:
+    from cleaners.document import ProcessedDocument
 
 # Offline and quiet by default: no telemetry calls from the temporary local API.
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -21,7 +25,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 def _print_summary(summary: dict) -> None:
     print(
-        f"documents: {summary['documents_found']} found, {summary['documents_written']} written, "
+        f"files: {summary['files_found']} found; "
+        f"documents: {summary['documents_written']} written, "
         f"{summary['documents_skipped']} skipped, {summary['documents_failed']} failed"
     )
     print(f"paragraphs: {summary['paragraphs_kept']} kept, {summary['paragraphs_removed']} removed")
@@ -58,14 +63,33 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_explain(args: argparse.Namespace) -> int:
-    from cleaners.document import DocumentError, process_document
-    from flows.sources import read_source
+def _explained(arg: str) -> ProcessedDocument:
+    """Process one file (``.txt``, ``.html``, ``.gz``) or one JSONL record (``FILE:LINE``)."""
+    from cleaners.document import DocumentError, process_document, process_html, process_record
+    from flows.sources import read_source, source_kind
 
-    path = Path(args.file)
+    path, line = Path(arg), None
+    if not path.exists() and ":" in arg and arg.rsplit(":", 1)[1].isdigit():
+        path, line = Path(arg.rsplit(":", 1)[0]), int(arg.rsplit(":", 1)[1])
+    source = read_source(path.parent, path.name)
+    kind = source_kind(path.name)
+    if kind == "jsonl":
+        if line is None:
+            raise DocumentError("usage", "name one record of a JSONL file as FILE:LINE")
+        lines = source.data.split(b"\n")
+        if not 1 <= line <= len(lines):
+            raise DocumentError("usage", f"{path} has no line {line}")
+        return process_record(lines[line - 1].rstrip(b"\r"), arg, source.sidecar)
+    process = process_html if kind == "html" else process_document
+    return process(source.data, path.name, source.sidecar)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from cleaners.document import DocumentError
+
+    path = args.file
     try:
-        source = read_source(path.parent, path.name)
-        doc = process_document(source.data, path.name, source.sidecar)
+        doc = _explained(str(path))
     except DocumentError as exc:
         print(f"{path}: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
@@ -117,7 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ing.add_argument("--json", action="store_true", help="print the summary as JSON")
     ing.set_defaults(func=cmd_ingest)
-    exp = sub.add_parser("explain", help="show each paragraph of FILE, kept or removed and why")
+    exp = sub.add_parser(
+        "explain",
+        help="show each paragraph of FILE (or a JSONL record, FILE:LINE), kept or removed and why",
+    )
     exp.add_argument("file", type=Path)
     exp.add_argument("--width", type=int, default=110, help="characters of text shown per line")
     exp.set_defaults(func=cmd_explain)

@@ -236,7 +236,7 @@ def summarise(
     skipped = sorted(skipped or [])
     reasons = Counter(r for d in docs for _, _, r, _ in d.removed)
     return {
-        "documents_found": found,
+        "files_found": found,
         "documents_written": len(docs),
         "documents_skipped": len(skipped),
         "documents_failed": len(errors),

@@ -55,7 +55,22 @@ def test_ingest_command_prints_summary_and_writes(tmp_path: Path) -> None:
         home=tmp_path / "prefect",
     )
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "documents: 7 found, 6 written, 0 skipped, 1 failed" in r.stdout
+    assert "files: 9 found; documents: 9 written, 0 skipped, 2 failed" in r.stdout
     assert "caption" in r.stdout
     docs = pd.read_parquet(tmp_path / "curated" / "documents")
-    assert len(docs) == 6
+    assert len(docs) == 9
+
+
+def test_explain_html_and_a_jsonl_record(tmp_path: Path) -> None:
+    page = ROOT / "raw" / "2026-11-21" / "council-budget.html"
+    r = _run("explain", str(page), home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "- promo" in r.stdout and '"site": "Eastbay Courier"' in r.stdout
+    dump = ROOT / "raw" / "2026-11-21" / "wire-dump.jsonl.gz"
+    r = _run("explain", f"{dump}:1", home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "- related_link" in r.stdout and "wire.example.net" in r.stdout
+    r = _run("explain", str(dump), home=tmp_path)
+    assert r.returncode == 1 and "FILE:LINE" in r.stderr
+    r = _run("explain", f"{dump}:3", home=tmp_path)
+    assert r.returncode == 1 and "bad_record" in r.stderr

@@ -78,12 +78,15 @@ def test_sample_corpus_with_a_bad_file(tmp_path: Path, prefect_harness) -> None:
     from flows.ingest import ingest
 
     summary = ingest(raw_dir=str(ROOT / "raw"), curated_dir=str(tmp_path), ingest_date="2026-11-21")
-    assert summary["documents_written"] == 6
-    assert summary["documents_failed"] == 1
+    assert summary["files_found"] == 9
+    assert summary["documents_written"] == 9
+    assert summary["documents_failed"] == 2
     assert summary["near_dup_documents"] == 2
-    errors = pd.read_parquet(tmp_path / "errors")
-    assert list(errors["source_path"]) == ["broken/photo-saved-as.txt"]
-    assert errors["error"].iloc[0] == "undecodable"
+    errors = pd.read_parquet(tmp_path / "errors").set_index("source_path")
+    assert dict(errors["error"]) == {
+        "2026-11-21/wire-dump.jsonl.gz:3": "bad_record",
+        "broken/photo-saved-as.txt": "undecodable",
+    }
     docs = pd.read_parquet(tmp_path / "documents").set_index("source_path")
     bridge = docs.loc["2026-11-20/harbour-bridge.txt"]
     assert bridge["url"] == "https://news.example.org/local/harbour-bridge-reopens"  # sidecar

@@ -198,7 +198,7 @@ def test_mixed_folder_in_one_run(tmp_path: Path, prefect_harness) -> None:
     dump = "\n".join(r if isinstance(r, str) else json.dumps(r) for r in records)
     (raw / "dump.jsonl.gz").write_bytes(gzip.compress(dump.encode()))
     summary = ingest(raw_dir=str(raw), curated_dir=str(curated), ingest_date="2026-11-21")
-    assert summary["documents_found"] == 3  # files
+    assert summary["files_found"] == 3
     assert summary["documents_written"] == 4  # documents, one per JSONL record
     docs = pd.read_parquet(curated / "documents").set_index("source_path")
     assert sorted(docs.index) == ["dump.jsonl.gz:1", "dump.jsonl.gz:2", "page.html", "plain.txt"]
