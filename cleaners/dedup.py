@@ -45,14 +45,18 @@ class DedupSettings:
             raise ValueError(f"near_dup_threshold must be in (0, 1], got {self.near_dup_threshold}")
 
 
-def normalise_for_hash(text: str) -> str:
-    """CCNet-style normalisation used for fingerprints.
+def normalise_for_hash(text: str, fold_digits: bool = True) -> str:
+    """CCNet-style normalisation used for fingerprints (digits folded to 0, so a footer's
+    "© 2025" and "© 2026" match across documents).
 
     >>> normalise_for_hash("  The U.S. fired 6 missiles — “again”!  ")
     'the us fired 0 missiles again'
+    >>> normalise_for_hash("Q3 revenue: 12.5m", fold_digits=False)
+    'q3 revenue 125m'
     """
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = _DIGITS.sub("0", text)
+    if fold_digits:
+        text = _DIGITS.sub("0", text)
     text = _PUNCT.sub("", text)
     return _SPACES.sub(" ", text).strip()
 
@@ -91,13 +95,18 @@ def find_repeats(
 ) -> dict[int, int]:
     """Later repeats inside one document: {index of repeat: index of first occurrence}.
 
+    Digits count here: inside one page, rows that differ only in their numbers ("Q3
+    revenue: 12.5m", "Q4 revenue: 13.1m") are different content, not repeats.
+
     >>> find_repeats(["A long enough line.", "Other text here ok", "a long enough line"])
     {2: 0}
+    >>> find_repeats(["Q3 revenue: 12.5 million", "Q4 revenue: 13.1 million"])
+    {}
     """
     first: dict[str, int] = {}
     repeats: dict[int, int] = {}
     for i, text in enumerate(paragraphs):
-        norm = normalise_for_hash(text)
+        norm = normalise_for_hash(text, fold_digits=False)
         if len(norm) < min_chars:
             continue
         if norm in first:
