@@ -34,14 +34,22 @@ DUPLICATE = "duplicate"
 REASONS: tuple[str, ...] = (*REGISTRY, DUPLICATE)
 
 
+# Long articles have a few hundred paragraphs; 10,000 is a listing or a dump. Cleaning
+# costs about 0.1 ms per paragraph, so the cap also bounds one document's time.
+DEFAULT_MAX_PARAGRAPHS = 10_000
+
+
 @dataclass(frozen=True)
 class CleanSettings:
-    """What a user tunes: which reasons are off, the within-document repeat length, and
-    whether curly quotes are straightened during encoding repair."""
+    """What a user tunes: which reasons are off, the within-document repeat length,
+    whether curly quotes are straightened during encoding repair, and the largest
+    document (in paragraphs) accepted."""
 
     disabled: frozenset[str] = frozenset()
     min_repeat_chars: int = MIN_WITHIN_DOC_CHARS
     uncurl_quotes: bool = False
+    # A document split into more paragraphs than this is refused (a dump, not an article).
+    max_paragraphs: int = DEFAULT_MAX_PARAGRAPHS
 
     @classmethod
     def from_disabled(cls, disabled: Iterable[str] = (), **kw: Any) -> CleanSettings:

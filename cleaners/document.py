@@ -247,6 +247,12 @@ def _build(
 ) -> ProcessedDocument:
     if not paragraphs:
         raise DocumentError("empty", empty_message)
+    if len(paragraphs) > settings.max_paragraphs:
+        raise DocumentError(
+            "too_many_paragraphs",
+            f"{len(paragraphs)} paragraphs is over the limit of {settings.max_paragraphs} "
+            "(max_paragraphs)",
+        )
     result = clean_document(paragraphs, known=known, settings=settings)
     doc_id = make_doc_id(source_path)
     kept = [Paragraph(pos, text, *fingerprint_and_length(text)) for pos, text in result.kept]

@@ -10,10 +10,13 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cleaners.clean import DEFAULT_MAX_PARAGRAPHS
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD
+from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
 
 if TYPE_CHECKING:
     from cleaners.document import ProcessedDocument
@@ -45,8 +48,22 @@ def _print_summary(summary: dict) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from flows.ingest import ingest
+    from flows.store import CuratedLocked
 
-    summary = ingest(
+    try:
+        summary = _run_ingest(ingest, args)
+    except CuratedLocked as exc:
+        print(f"thresher: {exc}", file=sys.stderr)
+        return 3
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def _run_ingest(ingest: Callable[..., dict], args: argparse.Namespace) -> dict:
+    return ingest(
         raw_dir=str(args.raw_dir),
         curated_dir=str(args.curated_dir),
         ingest_date=args.ingest_date,
@@ -55,12 +72,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         uncurl_quotes=args.uncurl_quotes,
         min_dedup_chars=args.min_dedup_chars,
         near_dup_threshold=args.near_dup_threshold,
+        max_file_bytes=args.max_file_bytes,
+        max_expansion=args.max_expansion,
+        max_paragraphs=args.max_paragraphs,
+        lock_timeout=args.lock_timeout,
     )
-    if args.json:
-        print(json.dumps(summary, indent=2, default=str))
-    else:
-        _print_summary(summary)
-    return 0
 
 
 def _explained(arg: str) -> ProcessedDocument:
@@ -138,6 +154,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=NEAR_DUP_THRESHOLD,
         help="estimated Jaccard similarity from which documents are flagged as "
         f"near-duplicates (default {NEAR_DUP_THRESHOLD})",
+    )
+    ing.add_argument(
+        "--max-file-bytes",
+        type=int,
+        default=DEFAULT_MAX_BYTES,
+        help=f"largest file accepted, after decompression (default {DEFAULT_MAX_BYTES})",
+    )
+    ing.add_argument(
+        "--max-expansion",
+        type=int,
+        default=DEFAULT_MAX_EXPANSION,
+        help="largest ratio of decompressed to compressed size for .gz input "
+        f"(default {DEFAULT_MAX_EXPANSION})",
+    )
+    ing.add_argument(
+        "--max-paragraphs",
+        type=int,
+        default=DEFAULT_MAX_PARAGRAPHS,
+        help=f"largest document accepted, in paragraphs (default {DEFAULT_MAX_PARAGRAPHS})",
+    )
+    ing.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=600.0,
+        help="seconds to wait for another ingest on the same CURATED_DIR (default 600)",
     )
     ing.add_argument("--json", action="store_true", help="print the summary as JSON")
     ing.set_defaults(func=cmd_ingest)

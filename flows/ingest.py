@@ -11,7 +11,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.futures import as_completed
 
-from cleaners.clean import CleanSettings
+from cleaners.clean import DEFAULT_MAX_PARAGRAPHS, CleanSettings
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD, DedupSettings
 from cleaners.document import ProcessedDocument
 from flows import pipeline, store
@@ -19,6 +19,8 @@ from flows.history import History, SeenSource, load_history
 from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION, discover
 
 DEFAULT_BATCH_SIZE = 500
+# How long a run waits for another run on the same curated folder to finish.
+DEFAULT_LOCK_TIMEOUT = 600.0
 
 
 @task(retries=2, retry_delay_seconds=2, cache_policy=NONE)
@@ -67,22 +69,45 @@ def ingest(
     disabled_reasons: list[str] | None = None,
     max_file_bytes: int = DEFAULT_MAX_BYTES,
     max_expansion: int = DEFAULT_MAX_EXPANSION,
+    max_paragraphs: int = DEFAULT_MAX_PARAGRAPHS,
     uncurl_quotes: bool = False,
     min_dedup_chars: int = MIN_CROSS_DOC_CHARS,
     near_dup_threshold: float = NEAR_DUP_THRESHOLD,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> dict[str, Any]:
     """Ingest every raw document under ``raw_dir`` into the curated Parquet dataset.
 
     Files whose bytes an earlier ingest date already holds are skipped; the partition of
-    ``ingest_date`` is replaced by this run's output."""
+    ``ingest_date`` is replaced by this run's output. Runs on one ``curated_dir`` take
+    turns: a run waits up to ``lock_timeout`` seconds for another to finish."""
     log = get_run_logger()
     day = ingest_date or datetime.now(UTC).date().isoformat()
     date.fromisoformat(day)  # a bad date fails the run before anything is read
-    settings = CleanSettings.from_disabled(disabled_reasons or (), uncurl_quotes=uncurl_quotes)
+    settings = CleanSettings.from_disabled(
+        disabled_reasons or (), uncurl_quotes=uncurl_quotes, max_paragraphs=max_paragraphs
+    )
     dedup_settings = DedupSettings(min_dedup_chars, near_dup_threshold)
-    ingested_at = datetime.now(UTC).replace(microsecond=0)
+    limits = (max_file_bytes, max_expansion)
+    with store.curated_lock(Path(curated_dir), lock_timeout, on_wait=log.warning):
+        summary = _ingest_locked(
+            raw_dir, curated_dir, day, batch_size, settings, dedup_settings, limits
+        )
+    log.info("ingest summary: %s", summary)
+    return summary
 
-    history = read_history(curated_dir, day, min_dedup_chars)
+
+def _ingest_locked(
+    raw_dir: str,
+    curated_dir: str,
+    day: str,
+    batch_size: int,
+    settings: CleanSettings,
+    dedup_settings: DedupSettings,
+    limits: tuple[int, int],
+) -> dict[str, Any]:
+    log = get_run_logger()
+    ingested_at = datetime.now(UTC).replace(microsecond=0)
+    history = read_history(curated_dir, day, dedup_settings.min_cross_doc_chars)
     log.info(
         "history: %d earlier partitions, %d documents, %d paragraph fingerprints (%.1f MB)",
         len(history.partitions),
@@ -92,9 +117,10 @@ def ingest(
     )
     paths = list_sources(raw_dir)
     batches = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
-    log.info("found %d raw documents in %s, %d batches", len(paths), raw_dir, len(batches))
+    log.info("found %d raw files in %s, %d batches", len(paths), raw_dir, len(batches))
+    max_bytes, max_expansion = limits
     futures = [
-        clean_batch.submit(raw_dir, b, settings, max_file_bytes, history.sources, max_expansion)
+        clean_batch.submit(raw_dir, b, settings, max_bytes, history.sources, max_expansion)
         for b in batches
     ]
     results: list[pipeline.BatchResult] = []
@@ -109,5 +135,4 @@ def ingest(
     counts = write_curated(curated_dir, day, rows)
     summary = pipeline.summarise(docs, errors, len(paths), skipped, report.near_dup_documents)
     summary.update(ingest_date=day, curated_dir=curated_dir, rows_in_partition=counts)
-    log.info("ingest summary: %s", summary)
     return summary

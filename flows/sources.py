@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import stat
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,7 +127,12 @@ def read_source(
     root = Path(raw_dir)
     full = _inside(root, rel)
     try:
-        size = full.stat().st_size
+        info = full.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentError(
+                "unreadable", "not a regular file (a folder, FIFO or device); not read"
+            )
+        size = info.st_size
         if size > max_bytes:
             raise DocumentError("too_large", f"{size} bytes is over the limit of {max_bytes}")
         if rel.lower().endswith(GZIP_SUFFIX):

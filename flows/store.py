@@ -1,9 +1,12 @@
 """The curated Parquet dataset: writing a run's partitions atomically, reading back.
 
-Layout: ``CURATED/<table>/ingest_date=YYYY-MM-DD/part-0.parquet``. A run writes each
-table's partition into a hidden staging folder (pyarrow and pandas skip names starting
-with ``.``) and then swaps it into place with renames, so readers never see a half-written
-file. A run replaces its date's partitions whole: re-running a date gives that date exactly
+Layout: ``CURATED/<table>/ingest_date=YYYY-MM-DD/part-0.parquet``. Each partition is one
+file, written under a hidden temporary name in its folder (pyarrow and pandas skip names
+starting with ``.``), flushed to disk, then renamed over the old file: a reader sees the
+old file or the new one, never a partial one and never a gap, whenever the writer is
+killed. Runs on one CURATED_DIR are serialised by a lock (``curated_lock``).
+
+A run replaces its date's partitions whole: re-running a date gives that date exactly
 what the run produced, never the data deduplicated against itself. A row whose content
 was already in the partition (same source path and bytes) keeps its first ``ingested_at``,
 so two runs in a row leave byte-for-byte the same data.
@@ -11,9 +14,14 @@ so two runs in a row leave byte-for-byte the same data.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import signal
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,28 +48,98 @@ def read_partition(curated_dir: Path, table: str, ingest_date: str) -> pa.Table 
     return pa.concat_tables(pq.read_table(f, schema=TABLES[table]) for f in files)
 
 
+def _failpoint(name: str) -> None:
+    """Fault injection for the crash tests: ``THRESHER_FAILPOINT=<name>`` kills the
+    process with SIGKILL at that point of a write. Unset, it does nothing."""
+    if os.environ.get("THRESHER_FAILPOINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_file(table: pa.Table, path: Path) -> None:
+    """Write ``table`` to ``path`` atomically: row groups into a hidden temporary file in
+    the same folder, fsync, rename over ``path``, fsync the folder."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    pq.write_table(table, tmp, row_group_size=ROW_GROUP_SIZE, compression="zstd")
+    with pq.ParquetWriter(tmp, table.schema, compression="zstd") as writer:
+        for n, batch in enumerate(table.to_batches(max_chunksize=ROW_GROUP_SIZE)):
+            writer.write_batch(batch, row_group_size=ROW_GROUP_SIZE)
+            if n == 0:
+                _failpoint("mid_file")
+        if table.num_rows == 0:
+            writer.write_table(table)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
+    _failpoint("before_rename")
     os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
 def swap_partition(curated_dir: Path, table_name: str, ingest_date: str, table: pa.Table) -> Path:
     """Write ``table`` as the whole partition of one date, replacing what was there."""
     final = partition_dir(curated_dir, table_name, ingest_date)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex
-    stage = final.with_name(f".{final.name}.{token}.stage")
-    stage.mkdir()
-    _write_file(table, stage / PART_NAME)
-    old = final.with_name(f".{final.name}.{token}.old")
-    if final.exists():
-        os.rename(final, old)
-    os.rename(stage, final)
-    shutil.rmtree(old, ignore_errors=True)
+    final.mkdir(parents=True, exist_ok=True)
+    _write_file(table, final / PART_NAME)
+    for other in final.glob("*.parquet"):  # a partition is exactly one file
+        if other.name != PART_NAME:
+            other.unlink()
     return final / PART_NAME
+
+
+class CuratedLocked(RuntimeError):
+    """Another ingest holds the lock on this CURATED_DIR."""
+
+
+LOCK_NAME = ".thresher.lock"
+
+
+@contextmanager
+def curated_lock(
+    curated_dir: Path, timeout: float = 0.0, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the exclusive lock of a CURATED_DIR for a whole run (history read to last
+    write), so two runs never interleave a partition or dedup against half a run.
+
+    An OS file lock (``flock``): it is released when the holder exits, even by SIGKILL,
+    so a crash never leaves a stale lock. Waits up to ``timeout`` seconds, telling
+    ``on_wait`` once who holds it, then raises ``CuratedLocked`` with a clear message.
+    """
+    root = Path(curated_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = path.read_text(encoding="utf-8", errors="replace").strip() or "unknown"
+                msg = f"another ingest is writing {root} ({holder})"
+                if time.monotonic() >= deadline:
+                    raise CuratedLocked(
+                        f"{msg}; gave up after {timeout:g} s. Runs on one curated folder take "
+                        "turns: retry when it finishes, or raise lock_timeout."
+                    ) from None
+                if on_wait is not None and not told:
+                    on_wait(f"{msg}; waiting up to {timeout:g} s for it to finish")
+                    told = True
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.pwrite(
+            fd, f"pid {os.getpid()}, since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}".encode(), 0
+        )
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 # The columns that say "the same input" for the tables that carry ingested_at.
@@ -104,7 +182,8 @@ def write_run(
 
 
 def clean_stale(curated_dir: Path) -> None:
-    """Remove staging folders and temporary files left by a killed run."""
+    """Remove temporary files (and staging folders of older versions) left by a killed
+    run. Call it only while holding ``curated_lock``."""
     root = Path(curated_dir)
     if not root.is_dir():
         return
@@ -115,3 +194,6 @@ def clean_stale(curated_dir: Path) -> None:
         for entry in folder.iterdir():
             if entry.name.startswith(".") and entry.name.endswith((".stage", ".old")):
                 shutil.rmtree(entry, ignore_errors=True)
+            elif entry.is_dir():
+                for tmp in entry.glob(".*.tmp"):
+                    tmp.unlink(missing_ok=True)

@@ -53,10 +53,11 @@ def run(raw: Path, curated: Path, day: str, **params) -> dict:
 
 
 def snapshot(curated: Path) -> dict[str, bytes]:
+    """Every data file under curated/ (the lock file names its last holder: left out)."""
     return {
         str(p.relative_to(curated)): p.read_bytes()
         for p in sorted(curated.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.name != ".thresher.lock"
     }
 
 
