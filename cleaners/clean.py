@@ -74,12 +74,19 @@ class CleanResult:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+# Passes of the registry at most: the first, and further ones over what is left.
+MAX_PASSES = 3
+
+
 def clean_document(
     paragraphs: list[str],
     known: Mapping[str, Any] | None = None,
     settings: CleanSettings = CleanSettings(),
 ) -> CleanResult:
-    """Run the registry over one document's paragraphs.
+    """Run the registry over one document's paragraphs, then again over what is left
+    until nothing more goes. Junk that other junk shielded (a stray line that sat between
+    the body and a repeated paragraph) is caught, and cleaning the cleaned text changes
+    nothing. Metadata comes from the first pass, which saw the whole page.
 
     >>> r = clean_document(["I agree", "We use cookies to improve your experience.",
     ...                     "The council approved the budget on Monday after a long debate.",
@@ -89,7 +96,30 @@ def clean_document(
     >>> [t for _, t in r.kept]
     ['The council approved the budget on Monday after a long debate.']
     """
-    page = Page(list(paragraphs), known=dict(known or {}))
+    result = _one_pass(list(paragraphs), known, settings)
+    for _ in range(MAX_PASSES - 1):
+        again = _one_pass([t for _, t in result.kept], known, settings)
+        if not again.removed:
+            break
+        positions = [i for i, _ in result.kept]
+        result.removed.extend(
+            Removal(
+                positions[r.position],
+                r.text,
+                r.reason,
+                None if r.dup_of is None else positions[r.dup_of],
+            )
+            for r in again.removed
+        )
+        result.removed.sort(key=lambda r: r.position)
+        result.kept = [(positions[i], t) for i, t in again.kept]
+    return result
+
+
+def _one_pass(
+    paragraphs: list[str], known: Mapping[str, Any] | None, settings: CleanSettings
+) -> CleanResult:
+    page = Page(paragraphs, known=dict(known or {}))
     metadata: dict[str, Any] = {}
     for reason, detector in REGISTRY.items():
         if reason in settings.disabled:

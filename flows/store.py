@@ -177,6 +177,7 @@ def write_run(
                 row["ingested_at"] = seen.get(tuple(row[k] for k in keys), row["ingested_at"])
         table = pa.Table.from_pylist(new_rows, schema=schema).sort_by(_SORT_KEYS[name])
         swap_partition(curated_dir, name, ingest_date, table)
+        _failpoint(f"after_{name}")
         counts[name] = table.num_rows
     return counts
 

@@ -1,0 +1,214 @@
+"""Crashes and concurrent runs: an ingest killed with SIGKILL at any moment leaves
+curated/ readable with no partial file visible, and the next run completes the work with
+the result of an uninterrupted run; two runs on one curated folder take turns.
+
+Killed runs are real processes (``thresher ingest``) talking to the session's Prefect test
+API. ``THRESHER_FAILPOINT`` makes the writer SIGKILL itself at a named point of a write
+(inside a file, before its rename, between tables); other kills land at random times."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from flows import store
+from schemas.tables import TABLES
+from tests.test_dedup import FOOTER, story, write
+
+EXE = Path(sys.executable).parent / "thresher"
+DAY1, DAY2 = "2026-11-20", "2026-11-21"
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory) -> tuple[Path, Path]:
+    """raw_a: yesterday's files; raw_b: the same plus today's."""
+    base = tmp_path_factory.mktemp("corpora")
+    raw_a, raw_b = base / "raw_a", base / "raw_b"
+    for i in range(40):
+        write(raw_a, f"old/{i:03d}.txt", story(1000 + i, 6) + [FOOTER])
+    shutil.copytree(raw_a, raw_b)
+    for i in range(120):
+        write(raw_b, f"new/{i:03d}.txt", story(2000 + i, 6) + [FOOTER])
+    (raw_b / "new" / "broken.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    return raw_a, raw_b
+
+
+@pytest.fixture(scope="module")
+def env(prefect_harness, tmp_path_factory) -> dict[str, str]:
+    from prefect.settings import PREFECT_API_URL
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    return dict(
+        os.environ,
+        PREFECT_API_URL=str(PREFECT_API_URL.value()),
+        PREFECT_HOME=str(home),
+        PREFECT_PROFILES_PATH=str(home / "profiles.toml"),
+        PREFECT_LOGGING_LEVEL="WARNING",
+    )
+
+
+def _cmd(raw: Path, curated: Path, day: str, *extra: str) -> list[str]:
+    return [str(EXE), "ingest", str(raw), str(curated), "--ingest-date", day, *extra]
+
+
+def _ingest(raw: Path, curated: Path, day: str, env: dict, failpoint: str | None = None) -> int:
+    run_env = dict(env, THRESHER_FAILPOINT=failpoint) if failpoint else env
+    proc = subprocess.run(_cmd(raw, curated, day), env=run_env, capture_output=True, timeout=300)
+    return proc.returncode
+
+
+def _contents(curated: Path) -> dict[str, pd.DataFrame]:
+    """Every table as pandas reads it, minus ingested_at (the wall-clock time of a run)."""
+    out = {}
+    for name in TABLES:
+        df = pd.read_parquet(curated / name)
+        df = df.drop(columns=[c for c in ("ingested_at",) if c in df.columns])
+        df["ingest_date"] = df["ingest_date"].astype(str)
+        out[name] = df.sort_values(list(df.columns[:2])).reset_index(drop=True)
+    return out
+
+
+def _assert_readable(curated: Path) -> None:
+    """pandas reads every table, and every visible file is a complete Parquet file."""
+    for name in TABLES:
+        if (curated / name).is_dir():
+            pd.read_parquet(curated / name)
+    for f in curated.rglob("*.parquet"):
+        if not any(part.startswith(".") for part in f.relative_to(curated).parts):
+            pq.read_metadata(f)
+
+
+@pytest.fixture(scope="module")
+def reference(corpora, tmp_path_factory, prefect_harness) -> dict[str, pd.DataFrame]:
+    from flows.ingest import ingest
+
+    raw_a, raw_b = corpora
+    curated = tmp_path_factory.mktemp("reference")
+    ingest(raw_dir=str(raw_a), curated_dir=str(curated), ingest_date=DAY1)
+    ingest(raw_dir=str(raw_b), curated_dir=str(curated), ingest_date=DAY2)
+    return _contents(curated)
+
+
+def test_kill_at_every_write_point_then_rerun(corpora, env, reference, tmp_path: Path) -> None:
+    raw_a, raw_b = corpora
+    curated = tmp_path / "curated"
+    assert _ingest(raw_a, curated, DAY1, env) == 0
+    day1 = {f: f.read_bytes() for f in curated.rglob("*.parquet")}
+    for point in ("mid_file", "before_rename", "after_documents", "after_removed"):
+        assert _ingest(raw_b, curated, DAY2, env, failpoint=point) == -signal.SIGKILL, point
+        _assert_readable(curated)
+        assert {f: f.read_bytes() for f in day1} == day1, f"yesterday changed after {point}"
+    assert _ingest(raw_b, curated, DAY2, env) == 0
+    _assert_readable(curated)
+    assert not list(curated.rglob(".*.tmp")), "temporary files left behind"
+    got = _contents(curated)
+    for name, df in reference.items():
+        pd.testing.assert_frame_equal(got[name], df, obj=name)
+
+
+def test_kill_during_a_same_day_rerun_keeps_the_old_partition(corpora, env, tmp_path: Path) -> None:
+    _, raw_b = corpora
+    curated = tmp_path / "curated"
+    assert _ingest(raw_b, curated, DAY2, env) == 0
+    before = {f: f.read_bytes() for f in curated.rglob("*.parquet")}
+    for point in ("mid_file", "before_rename"):
+        assert _ingest(raw_b, curated, DAY2, env, failpoint=point) == -signal.SIGKILL
+        after = {
+            f: f.read_bytes() for f in curated.rglob("*.parquet") if not f.name.startswith(".")
+        }
+        assert after == before, point
+
+
+def test_kill_at_random_moments_then_rerun(corpora, env, reference, tmp_path: Path) -> None:
+    raw_a, raw_b = corpora
+    curated = tmp_path / "curated"
+    assert _ingest(raw_a, curated, DAY1, env) == 0
+    t0 = time.monotonic()
+    assert _ingest(raw_b, curated, DAY2, env) == 0
+    duration = time.monotonic() - t0
+    rng = random.Random(20261121)
+    for _ in range(3):
+        proc = subprocess.Popen(
+            _cmd(raw_b, curated, DAY2),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.3, 1.0) * duration)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        _assert_readable(curated)
+    assert _ingest(raw_b, curated, DAY2, env) == 0
+    got = _contents(curated)
+    for name, df in reference.items():
+        pd.testing.assert_frame_equal(got[name], df, obj=name)
+
+
+# --- concurrent runs -------------------------------------------------------------------------
+
+
+def test_a_run_waits_for_the_lock_and_then_says_why_it_stops(
+    corpora, tmp_path: Path, prefect_harness
+) -> None:
+    from flows.ingest import ingest
+
+    raw_a, _ = corpora
+    curated = tmp_path / "curated"
+    with store.curated_lock(curated), pytest.raises(store.CuratedLocked) as info:
+        ingest(raw_dir=str(raw_a), curated_dir=str(curated), ingest_date=DAY1, lock_timeout=1)
+    assert "another ingest is writing" in str(info.value)
+    assert f"pid {os.getpid()}" in str(info.value)
+    assert not (curated / "documents").exists()  # nothing was written while it waited
+    ingest(raw_dir=str(raw_a), curated_dir=str(curated), ingest_date=DAY1, lock_timeout=1)
+    assert len(pd.read_parquet(curated / "documents")) == 40
+
+
+def test_two_runs_started_at_once_take_turns(corpora, env, reference, tmp_path: Path) -> None:
+    _, raw_b = corpora
+    curated = tmp_path / "curated"
+    procs = [
+        subprocess.Popen(
+            _cmd(raw_b, curated, DAY2),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    _assert_readable(curated)
+    got = _contents(curated)
+    expected = reference["documents"]
+    assert set(got["documents"]["source_path"]) == set(
+        expected[expected["ingest_date"] == DAY1]["source_path"]
+    ) | set(expected[expected["ingest_date"] == DAY2]["source_path"])
+    assert got["documents"]["source_path"].is_unique
+
+
+def test_cli_stops_with_a_clear_message_when_the_lock_stays_taken(
+    corpora, env, tmp_path: Path
+) -> None:
+    raw_a, _ = corpora
+    curated = tmp_path / "curated"
+    with store.curated_lock(curated):
+        proc = subprocess.run(
+            _cmd(raw_a, curated, DAY1, "--lock-timeout", "0"),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert proc.returncode == 3
+    assert "another ingest is writing" in proc.stderr and "lock_timeout" in proc.stderr
