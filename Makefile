@@ -11,7 +11,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 
-.PHONY: run test lint eval install clean
+.PHONY: run test lint eval install clean serve stop status
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -29,6 +29,17 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# A local Prefect server (127.0.0.1:$${PREFECT_SERVER_API_PORT:-4200}, SQLite in .prefect/)
+# serving the deployments of prefect.yaml, detached; `make stop` stops both by PID.
+serve: $(STAMP)
+	$(BIN)/python -m flows.serve start
+
+stop:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m flows.serve stop; else echo "nothing to stop"; fi
+
+status: $(STAMP)
+	$(BIN)/python -m flows.serve status
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.futures import as_completed
 
@@ -93,7 +94,22 @@ def ingest(
             raw_dir, curated_dir, day, batch_size, settings, dedup_settings, limits
         )
     log.info("ingest summary: %s", summary)
+    publish_report(summary)
     return summary
+
+
+def publish_report(summary: dict[str, Any]) -> None:
+    """The run's report as Prefect artifacts: a markdown summary and a table of removals."""
+    create_markdown_artifact(
+        pipeline.report_markdown(summary),
+        key="ingest-summary",
+        description=f"thresher ingest {summary['ingest_date']}",
+    )
+    create_table_artifact(
+        pipeline.report_table(summary) or [{"reason": "(none)", "paragraphs": 0, "share": 0}],
+        key="ingest-removed-by-reason",
+        description="paragraphs removed by reason",
+    )
 
 
 def _ingest_locked(

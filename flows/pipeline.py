@@ -221,8 +221,9 @@ def table_rows(
     }
 
 
-# How many skipped files a summary names; the count is always complete.
+# How many skipped files and most-removed lines a summary names; counts are complete.
 SKIPPED_SHOWN = 20
+TOP_REMOVED = 10
 
 
 def summarise(
@@ -235,6 +236,8 @@ def summarise(
     """Counts a person wants at the end of a run."""
     skipped = sorted(skipped or [])
     reasons = Counter(r for d in docs for _, _, r, _ in d.removed)
+    lines = Counter((r, t) for d in docs for _, t, r, _ in d.removed)
+    top = sorted(lines.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REMOVED]
     return {
         "files_found": found,
         "documents_written": len(docs),
@@ -246,4 +249,55 @@ def summarise(
         "errors_by_code": dict(Counter(c for _, c, _ in errors)),
         "near_dup_documents": near_dup_documents,
         "skipped": [{"source_path": s, "why": w} for s, w in skipped[:SKIPPED_SHOWN]],
+        "top_removed": [{"reason": r, "text": t, "count": n} for (r, t), n in top],
     }
+
+
+def report_markdown(summary: dict[str, Any]) -> str:
+    """The run report a person reads in the Prefect UI (a markdown artifact)."""
+    out = [
+        f"# thresher ingest {summary['ingest_date']}",
+        "",
+        f"- files found: **{summary['files_found']}**",
+        f"- documents written: **{summary['documents_written']}**",
+        f"- skipped (already ingested): **{summary['documents_skipped']}**",
+        f"- failed: **{summary['documents_failed']}**"
+        + (
+            " (" + ", ".join(f"{c} {n}" for c, n in summary["errors_by_code"].items()) + ")"
+            if summary["errors_by_code"]
+            else ""
+        ),
+        f"- paragraphs kept: **{summary['paragraphs_kept']}**, removed: "
+        f"**{summary['paragraphs_removed']}**",
+        f"- near-duplicate documents flagged: **{summary['near_dup_documents']}**",
+        "",
+        "## Paragraphs removed by reason",
+        "",
+        "| reason | paragraphs |",
+        "|---|---|",
+        *(f"| `{r}` | {n} |" for r, n in summary["removed_by_reason"].items()),
+        "",
+        "## Most removed lines",
+        "",
+        "| reason | times | line |",
+        "|---|---|---|",
+        *(
+            f"| `{t['reason']}` | {t['count']} | {_cell(t['text'])} |"
+            for t in summary["top_removed"]
+        ),
+    ]
+    return "\n".join(out) + "\n"
+
+
+def report_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Paragraphs removed by reason, as rows of a table artifact."""
+    total = summary["paragraphs_removed"] or 1
+    return [
+        {"reason": r, "paragraphs": n, "share": round(n / total, 3)}
+        for r, n in summary["removed_by_reason"].items()
+    ]
+
+
+def _cell(text: str, width: int = 80) -> str:
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
