@@ -86,14 +86,13 @@ class Detection:
 
 def find_cookie_banner(page: Page) -> Detection:
     """Consent-banner paragraphs, and the button labels next to them ("I agree")."""
-    banner_re, button_re = patterns.anywhere("cookie_banner"), patterns.whole("cookie_button")
     live = page.live()
     rank = page.rank()
     banner = [
         i
         for i in live
         if page.word_counts[i] <= COOKIE_MAX_WORDS
-        and banner_re.search(page.keys[i])
+        and patterns.found_in("cookie_banner", page.keys[i])
         and not _QUOTED.search(page.keys[i])
         and (
             page.word_counts[i] <= COOKIE_BARE_WORDS
@@ -103,7 +102,7 @@ def find_cookie_banner(page: Page) -> Detection:
     ]
     found = set(banner)
     for i in live:
-        if i in found or not button_re.match(page.keys[i]):
+        if i in found or not patterns.is_whole("cookie_button", page.keys[i]):
             continue
         if any(abs(rank[i] - rank[b]) <= COOKIE_BUTTON_DISTANCE for b in banner):
             found.add(i)
@@ -112,27 +111,28 @@ def find_cookie_banner(page: Page) -> Detection:
 
 def find_share_buttons(page: Page) -> Detection:
     """Share and social-network button labels standing alone."""
-    share = patterns.whole("share")
-    return Detection([i for i in page.live() if share.match(page.keys[i])])
+    return Detection([i for i in page.live() if patterns.is_whole("share", page.keys[i])])
 
 
 def find_navigation(page: Page) -> Detection:
     """Site chrome: skip links, menus, account links, "Search Trends", copyright lines."""
-    nav = patterns.whole("nav")
     return Detection(
-        [i for i in page.live() if page.word_counts[i] <= 25 and nav.match(page.keys[i])]
+        [
+            i
+            for i in page.live()
+            if page.word_counts[i] <= 25 and patterns.is_whole("nav", page.keys[i])
+        ]
     )
 
 
 def find_promos(page: Page) -> Detection:
     """Newsletter, subscription, podcast and app promos, ad markers, comment prompts."""
-    promo = patterns.anywhere("promo")
     return Detection(
         [
             i
             for i in page.live()
             if page.word_counts[i] <= PROMO_MAX_WORDS
-            and promo.search(page.keys[i])
+            and patterns.found_in("promo", page.keys[i])
             and not _QUOTED.search(page.keys[i])
         ]
     )
@@ -145,11 +145,12 @@ def _fold(key: str) -> str:
 def find_captions(page: Page) -> Detection:
     """Photo captions and credits: agency endings, "Credit:", "Image caption", and every
     repeat of a caption, including a truncated copy just before its full form."""
-    caption = patterns.anywhere("caption")
     live = page.live()
     rank = page.rank()
     found = {
-        i for i in live if page.word_counts[i] <= CAPTION_MAX_WORDS and caption.search(page.keys[i])
+        i
+        for i in live
+        if page.word_counts[i] <= CAPTION_MAX_WORDS and patterns.found_in("caption", page.keys[i])
     }
     folded = {i: _fold(page.keys[i]) for i in live}
     by_text: dict[str, list[int]] = defaultdict(list)
@@ -180,13 +181,12 @@ def find_related_links(page: Page) -> Detection:
     heading, or a headerless run of several headline-shaped lines between body
     paragraphs. Runs with the parallel shape of a list ("Q: ...", "Path A: ...", "2 eggs")
     are body content and stay."""
-    header = patterns.whole("related_header")
     live = page.live()
     found: set[int] = set()
     pos = 0
     while pos < len(live):
         i = live[pos]
-        if header.match(page.keys[i]) and page.word_counts[i] <= 8:
+        if patterns.is_whole("related_header", page.keys[i]) and page.word_counts[i] <= 8:
             run = [i]
             pos += 1
             while pos < len(live) and _is_teaser(page.keys[live[pos]]):

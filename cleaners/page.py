@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from cleaners import patterns
@@ -44,6 +44,12 @@ def words(key: str) -> list[str]:
     ["It's", '5', 'p.m', 'in', 'New-York']
     """
     return _WORD.findall(key)
+
+
+@lru_cache(maxsize=1 << 17)
+def word_count(key: str) -> int:
+    """How many words a paragraph has (cached: later passes count the same ones)."""
+    return len(_WORD.findall(key))
 
 
 def last_char(key: str) -> str:
@@ -143,7 +149,7 @@ class Page:
 
     @cached_property
     def word_counts(self) -> list[int]:
-        return [len(words(k)) for k in self.keys]
+        return [word_count(k) for k in self.keys]
 
     @cached_property
     def body_like(self) -> list[bool]:
@@ -237,7 +243,7 @@ class Page:
         if self.body_like[i]:
             return float(n)
         key = self.keys[i]
-        if n <= 8 and patterns.whole("related_header").match(key):
+        if n <= 8 and patterns.is_whole("related_header", key):
             return -SECTION_BREAK_PENALTY  # "Most read", "Read these next": the article ends
         if key.endswith(("…", "...")):  # a truncated teaser is never the article
             return -MENU_PENALTY
