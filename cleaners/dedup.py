@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 _DIGITS = re.compile(r"\d")
 _PUNCT = re.compile(r"[^\w\s]|_")
 _SPACES = re.compile(r"\s+")
@@ -144,3 +146,50 @@ def first_keepers(
             elif kept_by is None:
                 owner[fp] = doc_id
     return drops
+
+
+class KeeperIndex:
+    """Fingerprint -> keeper (an int id), appended batch by batch, for a whole run.
+
+    Each batch's fingerprints go in as one sorted numpy chunk (12 bytes per paragraph);
+    chunks are merged when there are more than ``MAX_CHUNKS``, so a lookup is a handful
+    of vectorised binary searches however long the run. A fingerprint is added once
+    (its first keeper); lookups of absent ones give -1.
+
+    >>> idx = KeeperIndex()
+    >>> idx.add(np.array([5, 1], np.int64), np.array([0, 0], np.int32))
+    >>> idx.add(np.array([9], np.int64), np.array([1], np.int32))
+    >>> idx.lookup(np.array([9, 2, 5], np.int64)).tolist()
+    [1, -1, 0]
+    """
+
+    MAX_CHUNKS = 8
+
+    def __init__(self) -> None:
+        self._chunks: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return sum(len(f) for f, _ in self._chunks)
+
+    def nbytes(self) -> int:
+        return sum(f.nbytes + o.nbytes for f, o in self._chunks)
+
+    def add(self, fingerprints: np.ndarray, owners: np.ndarray) -> None:
+        if len(fingerprints) == 0:
+            return
+        order = np.argsort(fingerprints, kind="stable")
+        self._chunks.append((fingerprints[order], owners[order].astype(np.int32)))
+        if len(self._chunks) > self.MAX_CHUNKS:
+            fps = np.concatenate([f for f, _ in self._chunks])
+            own = np.concatenate([o for _, o in self._chunks])
+            order = np.argsort(fps, kind="stable")
+            self._chunks = [(fps[order], own[order])]
+
+    def lookup(self, fingerprints: np.ndarray) -> np.ndarray:
+        out = np.full(len(fingerprints), -1, np.int32)
+        for fps, owners in self._chunks:
+            idx = np.searchsorted(fps, fingerprints)
+            idx[idx == len(fps)] = 0
+            hit = (fps[idx] == fingerprints) & (out == -1)
+            out[hit] = owners[idx[hit]]
+        return out

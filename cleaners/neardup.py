@@ -148,12 +148,40 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return (sigs * _BAND_MULT[: bands * rows]).reshape(len(sigs), bands, rows).sum(axis=2)
 
 
+class _BandTable:
+    """Signatures ``first .. first + n - 1`` in sorted numpy band tables: 8 bytes per band
+    per document for the keys, 8 for the sort order, plus the signature itself."""
+
+    def __init__(self, sigs: np.ndarray, first: int, bands: int, rows: int) -> None:
+        self.first = first
+        self.sigs = np.ascontiguousarray(sigs, dtype=np.uint32)
+        keys = band_keys(self.sigs, bands, rows)
+        self.order = np.argsort(keys, axis=0, kind="stable")
+        self.sorted = np.take_along_axis(keys, self.order, axis=0)
+
+    def candidates(self, keys: np.ndarray) -> set[int]:
+        found: set[int] = set()
+        for j, k in enumerate(keys):
+            column = self.sorted[:, j]
+            lo, hi = np.searchsorted(column, k, "left"), np.searchsorted(column, k, "right")
+            if hi > lo:
+                found.update((self.order[lo:hi, j] + self.first).tolist())
+        return found
+
+    def nbytes(self) -> int:
+        return self.sigs.nbytes + self.order.nbytes + self.sorted.nbytes
+
+
 class NearDupIndex:
     """MinHash LSH over signatures in a fixed order; ``match`` names the earliest one
-    similar enough. Signatures passed at construction (an earlier run's, possibly hundreds
-    of thousands) sit in sorted numpy band tables, 8 bytes per band per document;
-    signatures added one by one (this run's) go to per-band dicts. Keys are positions:
-    0..n-1 for the initial signatures, then n, n+1, ... in ``add`` order.
+    similar enough. Keys are positions: 0..n-1 for the signatures given at construction
+    (earlier runs'), then n, n+1, ... in ``add`` order.
+
+    Everything sits in sorted numpy band tables: the initial signatures in one, added
+    ones in per-band dicts until ``FREEZE`` of them gather, then in a table of their own;
+    the added tables are merged into one when there are more than ``MAX_TABLES``. So the
+    index costs about 400 bytes per document however many are added, and a query a few
+    dozen binary searches.
 
     >>> words = [a + b + c for a in "bcdfg" for b in "aeiou" for c in "klmnprst"]
     >>> base = " ".join(words)
@@ -165,43 +193,63 @@ class NearDupIndex:
     (True, 1, 1)
     """
 
+    FREEZE = 2048
+    MAX_TABLES = 6
+
     def __init__(self, threshold: float = NEAR_DUP_THRESHOLD, initial: np.ndarray | None = None):
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"near-duplicate threshold must be in (0, 1], got {threshold}")
         self.threshold = threshold
         self.bands, self.rows = band_params(threshold)
         base = np.empty((0, NUM_PERM), np.uint32) if initial is None else initial
-        self._base = np.ascontiguousarray(base, dtype=np.uint32)
-        keys = band_keys(self._base, self.bands, self.rows)
-        self._order = np.argsort(keys, axis=0, kind="stable")
-        self._sorted = np.take_along_axis(keys, self._order, axis=0)
-        self._added: list[np.ndarray] = []
-        self._tables: list[dict[int, list[int]]] = [{} for _ in range(self.bands)]
+        self._initial = _BandTable(base, 0, self.bands, self.rows)
+        self._tables: list[_BandTable] = []  # frozen added signatures, in key order
+        self._pending: list[np.ndarray] = []
+        self._pending_bands: list[dict[int, list[int]]] = [{} for _ in range(self.bands)]
+        self._size = len(base)
 
     def __len__(self) -> int:
-        return len(self._base) + len(self._added)
+        return self._size
+
+    def nbytes(self) -> int:
+        """Memory held by the index's arrays (the pending dicts aside)."""
+        return self._initial.nbytes() + sum(t.nbytes() for t in self._tables)
 
     def add(self, sig: np.ndarray) -> int:
-        key = len(self)
-        self._added.append(sig)
-        for table, band in zip(self._tables, band_keys(sig, self.bands, self.rows)[0], strict=True):
+        key = self._size
+        self._size += 1
+        self._pending.append(sig)
+        for table, band in zip(
+            self._pending_bands, band_keys(sig, self.bands, self.rows)[0], strict=True
+        ):
             table.setdefault(int(band), []).append(key)
+        if len(self._pending) >= self.FREEZE:
+            self._freeze()
         return key
 
+    def _freeze(self) -> None:
+        first = self._size - len(self._pending)
+        self._tables.append(_BandTable(np.stack(self._pending), first, self.bands, self.rows))
+        self._pending = []
+        self._pending_bands = [{} for _ in range(self.bands)]
+        if len(self._tables) > self.MAX_TABLES:
+            merged = np.concatenate([t.sigs for t in self._tables])
+            self._tables = [_BandTable(merged, self._tables[0].first, self.bands, self.rows)]
+
     def _signature(self, key: int) -> np.ndarray:
-        n = len(self._base)
-        return self._base[key] if key < n else self._added[key - n]
+        for table in (self._initial, *self._tables):
+            if table.first <= key < table.first + len(table.sigs):
+                return table.sigs[key - table.first]
+        return self._pending[key - (self._size - len(self._pending))]
 
     def match(self, sig: np.ndarray) -> int | None:
         """The earliest key whose signature is at least ``threshold`` similar, or None."""
         keys = band_keys(sig, self.bands, self.rows)[0]
         found: set[int] = set()
-        if len(self._base):
-            lo = [np.searchsorted(self._sorted[:, j], k, "left") for j, k in enumerate(keys)]
-            hi = [np.searchsorted(self._sorted[:, j], k, "right") for j, k in enumerate(keys)]
-            for j in range(self.bands):
-                found.update(self._order[lo[j] : hi[j], j].tolist())
-        for table, k in zip(self._tables, keys, strict=True):
+        for table in (self._initial, *self._tables):
+            if len(table.sigs):
+                found |= table.candidates(keys)
+        for table, k in zip(self._pending_bands, keys, strict=True):
             found.update(table.get(int(k), ()))
         for key in sorted(found):
             if similarity(sig, self._signature(key)) >= self.threshold:

@@ -3,23 +3,27 @@ retries sit on the I/O tasks (listing and writing), not on cleaning."""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
-from prefect.futures import as_completed
+from prefect.futures import PrefectFuture
 
 from cleaners.clean import DEFAULT_MAX_PARAGRAPHS, CleanSettings
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD, DedupSettings
-from cleaners.document import ProcessedDocument
 from flows import pipeline, store
 from flows.history import History, SeenSource, load_history
 from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION, discover
 
 DEFAULT_BATCH_SIZE = 500
+# Batches being cleaned (or cleaned and waiting their turn) at once.
+DEFAULT_IN_FLIGHT = 4
 # How long a run waits for another run on the same curated folder to finish.
 DEFAULT_LOCK_TIMEOUT = 600.0
 
@@ -46,19 +50,9 @@ def clean_batch(
     return pipeline.process_paths(Path(raw_dir), paths, settings, max_bytes, seen, max_expansion)
 
 
-@task(cache_policy=NONE)
-def dedup_batch(
-    docs: list[ProcessedDocument], history: History, settings: DedupSettings
-) -> tuple[list[ProcessedDocument], pipeline.DedupReport]:
-    return pipeline.dedup(docs, history, settings)
-
-
 @task(retries=2, retry_delay_seconds=2, cache_policy=NONE)
-def write_curated(
-    curated_dir: str, ingest_date: str, rows: dict[str, list[dict[str, Any]]]
-) -> dict[str, int]:
-    store.clean_stale(Path(curated_dir))
-    return store.write_run(Path(curated_dir), ingest_date, rows)
+def commit_curated(writer: store.PartitionWriter, heads: set[str]) -> dict[str, int]:
+    return writer.commit(heads)
 
 
 @flow(name="ingest", log_prints=False)
@@ -120,6 +114,7 @@ def _ingest_locked(
     settings: CleanSettings,
     dedup_settings: DedupSettings,
     limits: tuple[int, int],
+    in_flight: int = DEFAULT_IN_FLIGHT,
 ) -> dict[str, Any]:
     log = get_run_logger()
     ingested_at = datetime.now(UTC).replace(microsecond=0)
@@ -135,20 +130,57 @@ def _ingest_locked(
     batches = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
     log.info("found %d raw files in %s, %d batches", len(paths), raw_dir, len(batches))
     max_bytes, max_expansion = limits
-    futures = [
-        clean_batch.submit(raw_dir, b, settings, max_bytes, history.sources, max_expansion)
-        for b in batches
-    ]
-    results: list[pipeline.BatchResult] = []
-    for done, future in enumerate(as_completed(futures), start=1):
-        results.append(future.result())
-        log.info("cleaned batch %d/%d", done, len(batches))
 
-    errors = sorted(e for r in results for e in r.errors)
-    docs, report = dedup_batch([d for r in results for d in r.docs], history, dedup_settings)
-    skipped = [s for r in results for s in r.skipped] + report.skipped
-    rows = pipeline.table_rows(docs, errors, ingested_at)
-    counts = write_curated(curated_dir, day, rows)
-    summary = pipeline.summarise(docs, errors, len(paths), skipped, report.near_dup_documents)
+    def submit(batch: list[str]) -> PrefectFuture:
+        return clean_batch.submit(
+            raw_dir, batch, settings, max_bytes, history.sources, max_expansion
+        )
+
+    run = pipeline.RunDedup(history, dedup_settings)
+    stats = pipeline.RunStats()
+    store.clean_stale(Path(curated_dir))
+    writer = store.PartitionWriter(Path(curated_dir), day)
+    try:
+        # Batches are cleaned concurrently (at most ``in_flight`` at once, so memory holds
+        # a few batches, not the run) and deduplicated and written strictly in order.
+        for n, result in enumerate(in_order(submit, batches, in_flight), start=1):
+            docs, report = run.feed(result.docs)
+            errors = sorted(result.errors)
+            writer.append(pipeline.table_rows(docs, errors, ingested_at))
+            stats.add(docs, errors, result.skipped + report.skipped, report.near_dup_documents)
+            log.info(
+                "batch %d/%d: %d documents written, %d skipped, %d failed",
+                n,
+                len(batches),
+                len(docs),
+                len(result.skipped) + len(report.skipped),
+                len(errors),
+            )
+        counts = commit_curated(writer, run.late_heads)
+    except BaseException:
+        writer.abort()
+        raise
+    stats.near_dup += len(run.late_heads)
+    summary = stats.summary(len(paths))
     summary.update(ingest_date=day, curated_dir=curated_dir, rows_in_partition=counts)
+    summary["dedup_state_mb"] = round(run.state_bytes() / 1e6, 1)
     return summary
+
+
+def in_order(
+    submit: Callable[[list[str]], PrefectFuture],
+    batches: list[list[str]],
+    in_flight: int,
+) -> Iterator[pipeline.BatchResult]:
+    """Results of ``submit(batch)`` for every batch, in batch order, keeping at most
+    ``in_flight`` batches submitted and not yet handed out."""
+    queue: deque[PrefectFuture] = deque()
+    upcoming = iter(batches)
+    for batch in islice(upcoming, max(1, in_flight)):
+        queue.append(submit(batch))
+    while queue:
+        result = queue.popleft().result()
+        following = next(upcoming, None)
+        if following is not None:
+            queue.append(submit(following))
+        yield result

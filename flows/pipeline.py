@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from cleaners.clean import CleanSettings
-from cleaners.dedup import DedupSettings, first_keepers
+from cleaners.dedup import DedupSettings, KeeperIndex, first_keepers
 from cleaners.document import (
     DocumentError,
     ProcessedDocument,
@@ -114,82 +114,125 @@ class DedupReport:
     near_dup_documents: int = 0
 
 
+class RunDedup:
+    """Cross-document dedup of one run, fed batch by batch in source order (never task
+    timing): identical bytes, near-duplicate flags, then paragraphs an earlier document
+    kept, in this run or an earlier one (``history``). Feeding the batches one at a time
+    gives the same answer as deduplicating the whole run at once, with memory for the
+    run's fingerprints and signatures only (about 12 bytes per paragraph and 400 per
+    document), not for its documents.
+
+    A document becomes the head of a near-duplicate group when a later one matches it;
+    if it was already handed out (written) by then, its doc_id is in ``late_heads``."""
+
+    def __init__(self, history: History | None = None, settings: DedupSettings = DedupSettings()):
+        self.history = history or History()
+        self.settings = settings
+        self.near = NearDupIndex(settings.near_dup_threshold, self.history.signatures)
+        self._earlier = len(self.history.signature_docs)
+        # per near-dup key of this run: [doc_id, cluster]; a list so a head can be updated
+        self._run_sigs: list[list[str | None]] = []
+        self._keepers = KeeperIndex()
+        self._keeper_ids: list[str] = []
+        self._seen: dict[str, str] = {}
+        self._batch: dict[str, ProcessedDocument] = {}
+        self.late_heads: set[str] = set()
+
+    def state_bytes(self) -> int:
+        """Memory of the run's dedup state (indexes, sha256 map), the history aside."""
+        strings = sum(60 + len(d) for d in self._keeper_ids) + 180 * len(self._seen)
+        return self._keepers.nbytes() + self.near.nbytes() + strings + 120 * len(self._run_sigs)
+
+    def feed(self, docs: list[ProcessedDocument]) -> tuple[list[ProcessedDocument], DedupReport]:
+        """Dedup the next batch (already in source order); returns the documents to write."""
+        report = DedupReport()
+        out = []
+        for doc in docs:
+            earlier = self._seen.setdefault(doc.source_sha256, doc.source_path)
+            if earlier == doc.source_path:
+                out.append(doc)
+            else:
+                report.skipped.append((doc.source_path, f"same bytes as {earlier} in this run"))
+        self._batch = {d.doc_id: d for d in out}
+        for doc in out:
+            self._flag_near_duplicate(doc)
+        report.near_dup_documents = sum(1 for d in out if d.near_dup_cluster is not None)
+        report.paragraphs_removed = self._drop_kept_before(out)
+        self._batch = {}
+        return out, report
+
+    def _flag_near_duplicate(self, doc: ProcessedDocument) -> None:
+        if doc.minhash is None:
+            return
+        match = self.near.match(doc.minhash)
+        if match is not None and match < self._earlier:
+            first_id, cluster = self.history.signature_docs[match]
+            doc.near_dup_cluster = cluster or first_id
+        elif match is not None:
+            head = self._run_sigs[match - self._earlier]
+            if head[1] is None:
+                head[1] = head[0]
+                if head[0] in self._batch:
+                    self._batch[head[0]].near_dup_cluster = head[0]
+                else:
+                    self.late_heads.add(str(head[0]))
+            doc.near_dup_cluster = head[1]
+        self.near.add(doc.minhash)
+        self._run_sigs.append([doc.doc_id, doc.near_dup_cluster])
+
+    def _drop_kept_before(self, docs: list[ProcessedDocument]) -> int:
+        min_chars = self.settings.min_cross_doc_chars
+        eligible = [
+            (d.doc_id, [p for p in d.paragraphs if p.norm_chars >= min_chars]) for d in docs
+        ]
+        fps = np.fromiter((p.fingerprint for _, ps in eligible for p in ps), dtype=np.int64)
+        keepers = self.history.keepers(fps) if self.history.paragraph_count else {}
+        owners = self._keepers.lookup(fps)
+        for fp, owner in zip(fps.tolist(), owners.tolist(), strict=True):
+            if owner >= 0:
+                keepers.setdefault(fp, self._keeper_ids[owner])
+        drops = first_keepers(
+            (
+                (doc_id, [p.position for p in ps], [p.fingerprint for p in ps])
+                for doc_id, ps in eligible
+            ),
+            keepers,
+        )
+        per_doc: dict[str, dict[int, str]] = defaultdict(dict)
+        for (doc_id, position), kept_by in drops.items():
+            per_doc[doc_id][position] = kept_by
+        new_fps, new_owners = [], []
+        for doc, (doc_id, ps) in zip(docs, eligible, strict=True):
+            dropped = per_doc.get(doc_id, {})
+            if dropped:
+                doc.drop(dropped)
+            mine = [p.fingerprint for p in ps if p.position not in dropped]
+            if mine:
+                new_fps.extend(mine)
+                new_owners.extend([len(self._keeper_ids)] * len(mine))
+                self._keeper_ids.append(doc_id)
+        fresh = np.array(new_fps, np.int64)
+        # a fingerprint kept by history stays history's; within the batch the first wins
+        known = self._keepers.lookup(fresh) >= 0
+        if self.history.paragraph_count:
+            known |= np.isin(fresh, self.history.fingerprints)
+        _, first = np.unique(fresh, return_index=True)
+        take = np.zeros(len(fresh), bool)
+        take[first] = True
+        take &= ~known
+        self._keepers.add(fresh[take], np.array(new_owners, np.int32)[take])
+        return len(drops)
+
+
 def dedup(
     docs: list[ProcessedDocument],
     history: History | None = None,
     settings: DedupSettings = DedupSettings(),
 ) -> tuple[list[ProcessedDocument], DedupReport]:
-    """All cross-document dedup of one run, in ``source_path`` order (never task timing):
-    identical bytes, near-duplicate flags, then paragraphs kept before. Returns the
-    documents to write and what was done."""
-    history = history or History()
-    docs = sorted(docs, key=lambda d: d.source_path)
-    report = DedupReport()
-    docs = _skip_same_bytes(docs, report)
-    report.near_dup_documents = flag_near_duplicates(docs, history, settings.near_dup_threshold)
-    report.paragraphs_removed = dedup_across(docs, history, settings.min_cross_doc_chars)
-    return docs, report
-
-
-def _skip_same_bytes(docs: list[ProcessedDocument], report: DedupReport) -> list[ProcessedDocument]:
-    first: dict[str, str] = {}
-    out = []
-    for doc in docs:
-        earlier = first.setdefault(doc.source_sha256, doc.source_path)
-        if earlier == doc.source_path:
-            out.append(doc)
-        else:
-            report.skipped.append((doc.source_path, f"same bytes as {earlier} in this run"))
-    return out
-
-
-def flag_near_duplicates(docs: list[ProcessedDocument], history: History, threshold: float) -> int:
-    """Set ``near_dup_cluster`` on every document that has a near-duplicate earlier in the
-    order (earlier runs first, then ``docs`` order), and on the first of each group in
-    this run. The cluster id is the doc_id of the group's first document."""
-    index = NearDupIndex(threshold, history.signatures)
-    earlier = len(history.signature_docs)
-    in_run: dict[int, ProcessedDocument] = {}
-    for doc in docs:
-        if doc.minhash is None:
-            continue
-        match = index.match(doc.minhash)
-        if match is not None and match < earlier:
-            first_id, cluster = history.signature_docs[match]
-            doc.near_dup_cluster = cluster or first_id
-        elif match is not None:
-            first = in_run[match]
-            first.near_dup_cluster = first.near_dup_cluster or first.doc_id
-            doc.near_dup_cluster = first.near_dup_cluster
-        in_run[index.add(doc.minhash)] = doc
-    return sum(1 for d in docs if d.near_dup_cluster is not None)
-
-
-def dedup_across(
-    docs: list[ProcessedDocument], history: History | None = None, min_chars: int = 50
-) -> int:
-    """Remove paragraphs already kept by an earlier document (in ``docs`` order, which
-    callers sort by source path) or by an earlier run (``history``). Paragraphs shorter
-    than ``min_chars`` normalised characters are left alone. Returns how many went."""
-    eligible = [(d.doc_id, [p for p in d.paragraphs if p.norm_chars >= min_chars]) for d in docs]
-    keepers: dict[int, str] = {}
-    if history is not None and history.paragraph_count:
-        fps = np.fromiter((p.fingerprint for _, ps in eligible for p in ps), dtype=np.int64)
-        keepers = history.keepers(fps)
-    drops = first_keepers(
-        (
-            (doc_id, [p.position for p in ps], [p.fingerprint for p in ps])
-            for doc_id, ps in eligible
-        ),
-        keepers,
-    )
-    per_doc: dict[str, dict[int, str]] = defaultdict(dict)
-    for (doc_id, position), kept_by in drops.items():
-        per_doc[doc_id][position] = kept_by
-    for doc in docs:
-        if doc.doc_id in per_doc:
-            doc.drop(per_doc[doc.doc_id])
-    return len(drops)
+    """All cross-document dedup of a set of documents held in memory, in ``source_path``
+    order: the whole set is one batch of ``RunDedup``."""
+    ordered = sorted(docs, key=lambda d: d.source_path)
+    return RunDedup(history, settings).feed(ordered)
 
 
 def table_rows(
@@ -226,6 +269,65 @@ SKIPPED_SHOWN = 20
 TOP_REMOVED = 10
 
 
+class RunStats:
+    """What a run did, added up batch by batch (so the run need not hold its documents).
+
+    The most removed lines are counted exactly while fewer than ``MAX_DISTINCT_LINES``
+    distinct lines were removed; past that, lines seen once are dropped from the count now
+    and then (the top of the list is what repeats, so it stays right)."""
+
+    MAX_DISTINCT_LINES = 20_000
+
+    def __init__(self) -> None:
+        self.written = 0
+        self.kept = 0
+        self.reasons: Counter[str] = Counter()
+        self.lines: Counter[tuple[str, str]] = Counter()
+        self.error_codes: Counter[str] = Counter()
+        self.failed = 0
+        self.skipped: list[tuple[str, str]] = []
+        self.skipped_count = 0
+        self.near_dup = 0
+
+    def add(
+        self,
+        docs: list[ProcessedDocument],
+        errors: list[tuple[str, str, str]],
+        skipped: list[tuple[str, str]],
+        near_dup_documents: int = 0,
+    ) -> None:
+        self.written += len(docs)
+        self.kept += sum(len(d.paragraphs) for d in docs)
+        for d in docs:
+            for _, text, reason, _ in d.removed:
+                self.reasons[reason] += 1
+                self.lines[(reason, text)] += 1
+        if len(self.lines) > self.MAX_DISTINCT_LINES:
+            self.lines = Counter({k: n for k, n in self.lines.items() if n > 1})
+        self.failed += len(errors)
+        self.error_codes.update(code for _, code, _ in errors)
+        self.skipped_count += len(skipped)
+        self.skipped = sorted(self.skipped + skipped)[:SKIPPED_SHOWN]
+        self.near_dup += near_dup_documents
+
+    def summary(self, found: int) -> dict[str, Any]:
+        """Counts a person wants at the end of a run."""
+        top = sorted(self.lines.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REMOVED]
+        return {
+            "files_found": found,
+            "documents_written": self.written,
+            "documents_skipped": self.skipped_count,
+            "documents_failed": self.failed,
+            "paragraphs_kept": self.kept,
+            "paragraphs_removed": sum(self.reasons.values()),
+            "removed_by_reason": dict(sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "errors_by_code": dict(sorted(self.error_codes.items())),
+            "near_dup_documents": self.near_dup,
+            "skipped": [{"source_path": s, "why": w} for s, w in self.skipped],
+            "top_removed": [{"reason": r, "text": t, "count": n} for (r, t), n in top],
+        }
+
+
 def summarise(
     docs: list[ProcessedDocument],
     errors: list[tuple[str, str, str]],
@@ -233,24 +335,10 @@ def summarise(
     skipped: list[tuple[str, str]] | None = None,
     near_dup_documents: int = 0,
 ) -> dict[str, Any]:
-    """Counts a person wants at the end of a run."""
-    skipped = sorted(skipped or [])
-    reasons = Counter(r for d in docs for _, _, r, _ in d.removed)
-    lines = Counter((r, t) for d in docs for _, t, r, _ in d.removed)
-    top = sorted(lines.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REMOVED]
-    return {
-        "files_found": found,
-        "documents_written": len(docs),
-        "documents_skipped": len(skipped),
-        "documents_failed": len(errors),
-        "paragraphs_kept": sum(len(d.paragraphs) for d in docs),
-        "paragraphs_removed": sum(reasons.values()),
-        "removed_by_reason": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "errors_by_code": dict(Counter(c for _, c, _ in errors)),
-        "near_dup_documents": near_dup_documents,
-        "skipped": [{"source_path": s, "why": w} for s, w in skipped[:SKIPPED_SHOWN]],
-        "top_removed": [{"reason": r, "text": t, "count": n} for (r, t), n in top],
-    }
+    """The summary of a run held in memory (one ``RunStats`` batch)."""
+    stats = RunStats()
+    stats.add(docs, errors, skipped or [], near_dup_documents)
+    return stats.summary(found)
 
 
 def report_markdown(summary: dict[str, Any]) -> str:

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from schemas.tables import PARTITION_KEY, TABLES
+from schemas.tables import DOCUMENTS, PARTITION_KEY, TABLES
 
 PART_NAME = "part-0.parquet"
 # Row groups of this many rows keep a reader's memory bounded on big partitions.
@@ -159,27 +160,133 @@ def _first_ingested(old: pa.Table | None, keys: tuple[str, ...]) -> dict[tuple, 
     return dict(zip(zip(*cols, strict=True), old["ingested_at"].to_pylist(), strict=True))
 
 
+class PartitionWriter:
+    """The partitions of one ingest date, written while the run goes: each table's rows
+    are appended as row groups to a hidden temporary file in its partition folder, so
+    memory holds one batch, not the run. ``commit`` fsyncs and renames the four files
+    over the old ones; ``abort`` removes them. Until ``commit`` the old partitions stay.
+
+    Rows whose input was already in the old partition (same source path and bytes) keep
+    their first ``ingested_at``, so re-running a date rewrites the same bytes.
+    """
+
+    def __init__(self, curated_dir: Path, ingest_date: str) -> None:
+        self.curated_dir = Path(curated_dir)
+        self.ingest_date = ingest_date
+        self.counts = dict.fromkeys(TABLES, 0)
+        self._first = {
+            name: _first_ingested(self._old(name, [*keys, "ingested_at"]), keys)
+            for name, keys in _SAME_INPUT.items()
+        }
+        self._tmp: dict[str, Path] = {}
+        self._writers: dict[str, pq.ParquetWriter] = {}
+        token = uuid.uuid4().hex
+        for name, schema in TABLES.items():
+            folder = partition_dir(self.curated_dir, name, ingest_date)
+            folder.mkdir(parents=True, exist_ok=True)
+            self._tmp[name] = folder / f".{PART_NAME}.{token}.tmp"
+            self._writers[name] = pq.ParquetWriter(self._tmp[name], schema, compression="zstd")
+        self._appended = False
+        self._closed = False
+        self._moved: set[str] = set()
+
+    def _old(self, name: str, columns: list[str]) -> pa.Table | None:
+        path = partition_dir(self.curated_dir, name, self.ingest_date) / PART_NAME
+        return pq.read_table(path, columns=columns) if path.exists() else None
+
+    def append(self, rows: dict[str, list[dict[str, Any]]]) -> None:
+        """Append one batch's rows (in the order they should be read back)."""
+        for name, schema in TABLES.items():
+            batch = rows.get(name) or []
+            if not batch:
+                continue
+            if name in _SAME_INPUT:
+                keys, first = _SAME_INPUT[name], self._first[name]
+                for row in batch:
+                    row["ingested_at"] = first.get(tuple(row[k] for k in keys), row["ingested_at"])
+            table = pa.Table.from_pylist(batch, schema=schema)
+            self._writers[name].write_table(table, row_group_size=ROW_GROUP_SIZE)
+            self.counts[name] += table.num_rows
+        if not self._appended:
+            self._appended = True
+            _failpoint("mid_file")
+
+    def commit(self, heads: set[str] | None = None) -> dict[str, int]:
+        """Finish the files and move them into place, one table after another.
+
+        ``heads``: doc_ids written before a later document made them the first of a
+        near-duplicate group; their ``near_dup_cluster`` is set to themselves here."""
+        if not self._closed:  # commit may be retried: each step is done once
+            for writer in self._writers.values():
+                writer.close()
+            if heads:
+                self._set_heads(heads)
+            self._closed = True
+        for name in TABLES:
+            if name in self._moved:
+                continue
+            tmp = self._tmp[name]
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            _failpoint("before_rename")
+            final = tmp.with_name(PART_NAME)
+            os.replace(tmp, final)
+            _fsync_dir(final.parent)
+            for other in final.parent.glob("*.parquet"):  # a partition is exactly one file
+                if other.name != PART_NAME:
+                    other.unlink()
+            self._moved.add(name)
+            _failpoint(f"after_{name}")
+        return dict(self.counts)
+
+    def _set_heads(self, heads: set[str]) -> None:
+        src = self._tmp["documents"]
+        dst = src.with_name(src.name + ".heads")
+        value_set = pa.array(sorted(heads), pa.string())
+        with pq.ParquetWriter(dst, DOCUMENTS, compression="zstd") as writer:
+            for batch in pq.ParquetFile(src).iter_batches(batch_size=ROW_GROUP_SIZE):
+                table = pa.Table.from_batches([batch], schema=DOCUMENTS)
+                is_head = pc.and_(
+                    pc.is_in(table["doc_id"], value_set=value_set),
+                    pc.is_null(table["near_dup_cluster"]),
+                )
+                cluster = pc.if_else(is_head, table["doc_id"], table["near_dup_cluster"])
+                index = table.schema.get_field_index("near_dup_cluster")
+                writer.write_table(
+                    table.set_column(index, DOCUMENTS.field(index), cluster),
+                    row_group_size=ROW_GROUP_SIZE,
+                )
+        os.replace(dst, src)
+
+    def abort(self) -> None:
+        """Drop everything written so far; the old partitions stay as they were."""
+        for name, writer in self._writers.items():
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001, S110 - removing the file is what matters
+                pass
+            self._tmp[name].unlink(missing_ok=True)
+
+
 def write_run(
     curated_dir: Path, ingest_date: str, rows: dict[str, list[dict[str, Any]]]
 ) -> dict[str, int]:
-    """Write one run's rows as the whole partition of ``ingest_date`` in every table.
-
-    A table with no rows still gets its (empty) file, so every table of every run date
-    reads back with its schema. Returns row counts per table.
-    """
-    counts: dict[str, int] = {}
-    for name, schema in TABLES.items():
-        new_rows = rows.get(name, [])
-        if name in _SAME_INPUT and new_rows:
-            keys = _SAME_INPUT[name]
-            seen = _first_ingested(read_partition(curated_dir, name, ingest_date), keys)
-            for row in new_rows:
-                row["ingested_at"] = seen.get(tuple(row[k] for k in keys), row["ingested_at"])
-        table = pa.Table.from_pylist(new_rows, schema=schema).sort_by(_SORT_KEYS[name])
-        swap_partition(curated_dir, name, ingest_date, table)
-        _failpoint(f"after_{name}")
-        counts[name] = table.num_rows
-    return counts
+    """Write one run's rows, held in memory, as the whole partition of ``ingest_date`` in
+    every table (sorted: documents and errors by source path, paragraphs and removed
+    lines by document and position). Returns row counts per table."""
+    ordered = {
+        name: pa.Table.from_pylist(rows.get(name, []), schema=schema)
+        .sort_by(_SORT_KEYS[name])
+        .to_pylist()
+        for name, schema in TABLES.items()
+    }
+    writer = PartitionWriter(curated_dir, ingest_date)
+    try:
+        writer.append(ordered)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.commit()
 
 
 def clean_stale(curated_dir: Path) -> None:

@@ -256,7 +256,11 @@ def test_two_runs_in_a_row_leave_curated_exactly_as_one(tmp_path: Path, prefect_
         write(raw, f"{i}.txt", story(20 + i) + [FOOTER])
     write(raw, "copy.txt", story(20) + [FOOTER])
     (raw / "broken.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64))
-    run(raw, curated, "2026-11-21")
+    run(raw, curated, "2026-11-21", batch_size=2)
     once = snapshot(curated)
-    run(raw, curated, "2026-11-21", batch_size=1)  # other batching, same answer
-    assert snapshot(curated) == once
+    tables = {t: pd.read_parquet(curated / t) for t in ("documents", "paragraphs", "removed")}
+    run(raw, curated, "2026-11-21", batch_size=2)
+    assert snapshot(curated) == once  # byte for byte
+    run(raw, curated, "2026-11-21", batch_size=500)  # other batching: other row groups,
+    for name, df in tables.items():  # the same rows in the same order
+        pd.testing.assert_frame_equal(pd.read_parquet(curated / name), df, obj=name)
