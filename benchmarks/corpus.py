@@ -101,10 +101,14 @@ def article(n: int, seed: int = 1) -> dict[str, object]:
     place = rng.choice(PLACES)
     title = f"{place} {rng.choice(VERBS)} {rng.choice(OBJECTS).split(' for ')[0]}"
     body = [_paragraph(rng) for _ in range(rng.randint(13, 19))]
-    for i in range(rng.randint(0, 2)):  # subheadings
+    for _ in range(rng.randint(0, 2)):  # subheadings
         body.insert(rng.randint(3, len(body) - 2), f"What happens next in {rng.choice(PLACES)}")
     photographer = rng.choice(PEOPLE)
-    caption = f"{rng.choice(PEOPLE)} speaks to residents in {place} on {rng.choice(['Monday', 'Tuesday', 'Friday'])}. /{photographer}/Northport Gazette"
+    day = rng.choice(["Monday", "Tuesday", "Friday"])
+    caption = (
+        f"{rng.choice(PEOPLE)} speaks to residents in {place} on {day}. "
+        f"/{photographer}/Northport Gazette"
+    )
     return {
         "title": title,
         "author": rng.choice(PEOPLE),
@@ -128,7 +132,8 @@ def as_text(a: dict) -> str:
     )
     lines = [
         "We value your privacy",
-        "We use cookies to personalise content and ads and to analyse our traffic. You can manage your preferences at any time.",
+        "We use cookies to personalise content and ads and to analyse our traffic. "
+        "You can manage your preferences at any time.",
         "Accept all",
         "Manage preferences",
         "Skip to main content",
