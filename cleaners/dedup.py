@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -47,6 +48,7 @@ class DedupSettings:
             raise ValueError(f"near_dup_threshold must be in (0, 1], got {self.near_dup_threshold}")
 
 
+@lru_cache(maxsize=1 << 15)
 def normalise_for_hash(text: str, fold_digits: bool = True) -> str:
     """CCNet-style normalisation used for fingerprints (digits folded to 0, so a footer's
     "© 2025" and "© 2026" match across documents).

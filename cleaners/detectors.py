@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from cleaners import dates, patterns
@@ -138,8 +139,12 @@ def find_promos(page: Page) -> Detection:
     )
 
 
+_NON_WORD = re.compile(r"\W+")
+
+
+@lru_cache(maxsize=1 << 15)
 def _fold(key: str) -> str:
-    return re.sub(r"\W+", " ", key).strip().lower()
+    return _NON_WORD.sub(" ", key).strip().lower()
 
 
 def find_captions(page: Page) -> Detection:

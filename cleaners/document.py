@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -125,11 +126,13 @@ def process_document(
     source_path: str,
     sidecar: dict[str, Any] | None = None,
     settings: CleanSettings = CleanSettings(),
+    timings: dict[str, float] | None = None,
 ) -> ProcessedDocument:
     """Turn one raw plain-text document into its curated record.
 
     Sidecar fields win over what is lifted from the text.
     """
+    started = time.perf_counter()
     if not data.strip():
         raise DocumentError("empty", "file is empty or only white space")
     try:
@@ -137,6 +140,7 @@ def process_document(
     except UndecodableError as exc:
         raise DocumentError("undecodable", str(exc)) from exc
     repaired = repair_text(decoded.text, uncurl_quotes=settings.uncurl_quotes)
+    _add(timings, "decode", started)
     return _build(
         split_paragraphs(repaired.text),
         source_path=source_path,
@@ -145,6 +149,7 @@ def process_document(
         fixes=repaired.fixes,
         known=dict(sidecar or {}),
         settings=settings,
+        timings=timings,
     )
 
 
@@ -154,6 +159,7 @@ def process_html(
     sidecar: dict[str, Any] | None = None,
     settings: CleanSettings = CleanSettings(),
     sha256: str | None = None,
+    timings: dict[str, float] | None = None,
 ) -> ProcessedDocument:
     """Turn one HTML page into its curated record: trafilatura extracts the main text and
     the page's metadata, then the same repair and cleaners as plain text run on it.
@@ -162,6 +168,7 @@ def process_html(
     lift from the text. The body-region detector (``outside_body``) is off here: finding
     the body is what trafilatura just did, from the page structure.
     """
+    started = time.perf_counter()
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if not raw.strip():
         raise DocumentError("empty", "file is empty or only white space")
@@ -178,6 +185,7 @@ def process_html(
     except UndecodableError as exc:
         raise DocumentError("unparsable_html", str(exc)) from exc
     repaired = repair_text(page.text, uncurl_quotes=settings.uncurl_quotes)
+    _add(timings, "decode", started)  # decoding, extraction and repair
     # trafilatura gives one paragraph (or list item, or table row) per line.
     paragraphs = [line for line in repaired.text.split("\n") if line.strip()]
     return _build(
@@ -189,6 +197,7 @@ def process_html(
         known={**page.metadata, **(sidecar or {})},
         settings=replace(settings, disabled=settings.disabled | HTML_DISABLED),
         empty_message="no main text found in the page",
+        timings=timings,
     )
 
 
@@ -197,10 +206,12 @@ def process_record(
     source_path: str,
     sidecar: dict[str, Any] | None = None,
     settings: CleanSettings = CleanSettings(),
+    timings: dict[str, float] | None = None,
 ) -> ProcessedDocument:
     """Turn one JSONL line into its curated record. The record is a JSON object with
     ``text`` or ``html`` and any source fields (``url``, ``site``, ``fetched_at``, ...);
     its fields win over the dump's sidecar. ``source_sha256`` hashes the line's bytes."""
+    started = time.perf_counter()
     try:
         decoded = decode_bytes(line)
         record = json.loads(decoded.text)
@@ -210,7 +221,7 @@ def process_record(
     sha256 = hashlib.sha256(line).hexdigest()
     html, text = record.get("html"), record.get("text")
     if isinstance(html, str) and html.strip():
-        return process_html(html, source_path, known, settings, sha256=sha256)
+        return process_html(html, source_path, known, settings, sha256=sha256, timings=timings)
     if not isinstance(text, str):
         fields = ", ".join(sorted(record)) or "none"
         raise DocumentError(
@@ -219,6 +230,7 @@ def process_record(
     if not text.strip():
         raise DocumentError("empty", "record's text is empty or only white space")
     repaired = repair_text(text, uncurl_quotes=settings.uncurl_quotes)
+    _add(timings, "decode", started)
     return _build(
         split_paragraphs(repaired.text),
         source_path=source_path,
@@ -227,7 +239,13 @@ def process_record(
         fixes=repaired.fixes,
         known=known,
         settings=settings,
+        timings=timings,
     )
+
+
+def _add(timings: dict[str, float] | None, stage: str, started: float) -> None:
+    if timings is not None:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
 
 
 # Detectors that do not run on text trafilatura already extracted from a page.
@@ -244,7 +262,9 @@ def _build(
     known: dict[str, Any],
     settings: CleanSettings,
     empty_message: str = "no text left after decoding and normalisation",
+    timings: dict[str, float] | None = None,
 ) -> ProcessedDocument:
+    started = time.perf_counter()
     if not paragraphs:
         raise DocumentError("empty", empty_message)
     if len(paragraphs) > settings.max_paragraphs:
@@ -261,6 +281,8 @@ def _build(
         for r in result.removed
     ]
     text = "\n\n".join(p.text for p in kept)
+    minhash = signature([p.text for p in kept])
+    _add(timings, "clean", started)  # segmenting, cleaning, fingerprints and signature
     return ProcessedDocument(
         doc_id=doc_id,
         source_path=source_path,
@@ -273,7 +295,7 @@ def _build(
         chars_before=sum(len(p) for p in paragraphs),
         paragraphs=kept,
         removed=removed,
-        minhash=signature(text),
+        minhash=minhash,
     )
 
 

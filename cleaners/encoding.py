@@ -45,6 +45,7 @@ _INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad\u2061-\u2064\u180e]")
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_ENDINGS = re.compile(r"\r\n?|[\u2028\u2029\x85]")
 _SPACE_RUNS = re.compile(r"[ \t]+")
+_SPACE_RUNS_ANY = re.compile(r"  |\t")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 # Fullwidth Latin letters and digits ("ＡＢＣ１２３") and halfwidth katakana ("ｶﾀｶﾅ").
@@ -53,6 +54,7 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 # narrows only these two ranges.
 _FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
 _HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]+")
+_HALFWIDTH_FORMS = re.compile("[\uff10-\uff9f]")
 
 # ftfy settings: quotes are kept as the source wrote them unless the user asks
 # (``uncurl_quotes``); unescape_html is on for plain text (entities left in by scrapers).
@@ -191,7 +193,10 @@ def normalise_whitespace(text: str) -> str:
     """
     text = _LINE_ENDINGS.sub("\n", text)
     text = _ODD_SPACES.sub(" ", text)
-    text = "\n".join(_SPACE_RUNS.sub(" ", line).strip() for line in text.split("\n"))
+    if _SPACE_RUNS_ANY.search(text):
+        text = "\n".join(_SPACE_RUNS.sub(" ", line).strip() for line in text.split("\n"))
+    else:
+        text = "\n".join(line.strip() for line in text.split("\n"))
     return _BLANK_RUNS.sub("\n\n", text).strip()
 
 
@@ -205,6 +210,8 @@ def fix_latin_width(text: str) -> str:
     >>> fix_latin_width("你好，世界。")
     '你好，世界。'
     """
+    if not _HALFWIDTH_FORMS.search(text):
+        return text
     text = _FULLWIDTH_ALNUM.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
     return _HALFWIDTH_KANA.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
 
@@ -232,6 +239,10 @@ def repair_text(text: str, *, uncurl_quotes: bool = False) -> Repaired:
         if fixed == text:
             break
         text = fixed
+        if "&" not in text and not ftfy.badness.is_bad(text):
+            # Nothing left for ftfy (no entity, nothing that looks like mojibake) and our
+            # own steps are idempotent: another pass would change nothing.
+            break
     return Repaired(text, list(fixes))
 
 

@@ -76,7 +76,7 @@ _SHINGLE_MULT = (
 )
 
 
-def shingle_hashes(text: str, size: int = SHINGLE_WORDS) -> np.ndarray:
+def shingle_hashes(text: str | list[str], size: int = SHINGLE_WORDS) -> np.ndarray:
     """32-bit hashes of the distinct word ``size``-grams, computed without building the
     shingle strings: each word is hashed once (CRC-32), and a shingle's hash combines its
     words' hashes by position, vectorised with numpy.
@@ -86,8 +86,11 @@ def shingle_hashes(text: str, size: int = SHINGLE_WORDS) -> np.ndarray:
     (3, 'uint32')
     >>> bool((shingle_hashes("the CAT sat, on the mat today") == a).all())
     True
+    >>> bool((shingle_hashes(["The cat sat", "on the mat today"]) == a).all())
+    True
     """
-    words = normalise_for_hash(text).split()
+    parts = [text] if isinstance(text, str) else text
+    words = [w for part in parts for w in normalise_for_hash(part).split()]
     if not words:
         return np.empty(0, np.uint32)
     word_hashes = np.fromiter(
@@ -102,8 +105,9 @@ def shingle_hashes(text: str, size: int = SHINGLE_WORDS) -> np.ndarray:
     return np.unique(folded.astype(np.uint32))
 
 
-def signature(text: str) -> np.ndarray | None:
-    """MinHash signature (``NUM_PERM`` uint32) of a text's shingles; None for no words.
+def signature(text: str | list[str]) -> np.ndarray | None:
+    """MinHash signature (``NUM_PERM`` uint32) of a text's shingles (a text, or its
+    paragraphs in order: the same words give the same signature); None for no words.
 
     >>> a = signature("The council approved the new budget for schools on Tuesday night")
     >>> a.dtype, a.shape

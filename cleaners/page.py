@@ -37,19 +37,20 @@ _CLOSERS = "\"')]}»”’›"
 _BULLET = re.compile(r"^\s*([-*•·▪●◦–]|\d{1,2}[.)]|[a-z][.)])\s")
 
 
-def words(key: str) -> list[str]:
-    """The words of a paragraph.
+@lru_cache(maxsize=1 << 15)
+def words(key: str) -> tuple[str, ...]:
+    """The words of a paragraph (cached: several detectors and passes ask).
 
     >>> words("It's 5 p.m. in New-York!")
-    ["It's", '5', 'p.m', 'in', 'New-York']
+    ("It's", '5', 'p.m', 'in', 'New-York')
     """
-    return _WORD.findall(key)
+    return tuple(_WORD.findall(key))
 
 
 @lru_cache(maxsize=1 << 17)
 def word_count(key: str) -> int:
     """How many words a paragraph has (cached: later passes count the same ones)."""
-    return len(_WORD.findall(key))
+    return len(words(key))
 
 
 def last_char(key: str) -> str:

@@ -24,6 +24,7 @@ _STRAIGHTEN = str.maketrans(
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1 << 15)
 def match_key(text: str) -> str:
     """The form of a paragraph that patterns are matched against.
 

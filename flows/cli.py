@@ -76,6 +76,8 @@ def _run_ingest(ingest: Callable[..., dict], args: argparse.Namespace) -> dict:
         max_expansion=args.max_expansion,
         max_paragraphs=args.max_paragraphs,
         lock_timeout=args.lock_timeout,
+        workers=args.workers,
+        dask_address=args.dask,
     )
 
 
@@ -179,6 +181,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=600.0,
         help="seconds to wait for another ingest on the same CURATED_DIR (default 600)",
+    )
+    ing.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="clean batches in this many local processes (default 1: threads of this one)",
+    )
+    ing.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="clean batches on the Dask cluster whose scheduler is at ADDRESS "
+        "(e.g. tcp://10.0.0.5:8786), through prefect-dask",
     )
     ing.add_argument("--json", action="store_true", help="print the summary as JSON")
     ing.set_defaults(func=cmd_ingest)

@@ -3,6 +3,7 @@ retries sit on the I/O tasks (listing and writing), not on cleaning."""
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -14,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.futures import PrefectFuture
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
 from cleaners.clean import DEFAULT_MAX_PARAGRAPHS, CleanSettings
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD, DedupSettings
@@ -69,12 +71,19 @@ def ingest(
     min_dedup_chars: int = MIN_CROSS_DOC_CHARS,
     near_dup_threshold: float = NEAR_DUP_THRESHOLD,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    workers: int = 1,
+    dask_address: str | None = None,
 ) -> dict[str, Any]:
     """Ingest every raw document under ``raw_dir`` into the curated Parquet dataset.
 
     Files whose bytes an earlier ingest date already holds are skipped; the partition of
     ``ingest_date`` is replaced by this run's output. Runs on one ``curated_dir`` take
-    turns: a run waits up to ``lock_timeout`` seconds for another to finish."""
+    turns: a run waits up to ``lock_timeout`` seconds for another to finish.
+
+    Cleaning runs in threads of this process by default; ``workers`` > 1 runs the batches
+    in that many processes, and ``dask_address`` (a Dask scheduler such as
+    ``tcp://10.0.0.5:8786``) on a Dask cluster through prefect-dask. Dedup and writing
+    stay in this process, in order, so every way gives the same curated data."""
     log = get_run_logger()
     day = ingest_date or datetime.now(UTC).date().isoformat()
     date.fromisoformat(day)  # a bad date fails the run before anything is read
@@ -83,10 +92,15 @@ def ingest(
     )
     dedup_settings = DedupSettings(min_dedup_chars, near_dup_threshold)
     limits = (max_file_bytes, max_expansion)
+    args = (raw_dir, curated_dir, day, batch_size, settings, dedup_settings, limits)
     with store.curated_lock(Path(curated_dir), lock_timeout, on_wait=log.warning):
-        summary = _ingest_locked(
-            raw_dir, curated_dir, day, batch_size, settings, dedup_settings, limits
-        )
+        if workers <= 1 and not dask_address:
+            summary = _ingest_locked(*args)
+        else:
+            runner = task_runner(workers, dask_address)
+            log.info("cleaning on %s", dask_address or f"{workers} worker processes")
+            subflow = ingest_batches.with_options(task_runner=runner, validate_parameters=False)
+            summary = subflow(*args, in_flight=max(DEFAULT_IN_FLIGHT, 2 * max(1, workers)))
     log.info("ingest summary: %s", summary)
     publish_report(summary)
     return summary
@@ -103,6 +117,32 @@ def publish_report(summary: dict[str, Any]) -> None:
         pipeline.report_table(summary) or [{"reason": "(none)", "paragraphs": 0, "share": 0}],
         key="ingest-removed-by-reason",
         description="paragraphs removed by reason",
+    )
+
+
+def task_runner(workers: int, dask_address: str | None) -> TaskRunner:
+    """Where the cleaning tasks run: a Dask cluster, or a pool of local processes."""
+    if dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=dask_address)
+    return ProcessPoolTaskRunner(max_workers=workers)
+
+
+@flow(name="ingest-batches", log_prints=False)
+def ingest_batches(
+    raw_dir: str,
+    curated_dir: str,
+    day: str,
+    batch_size: int,
+    settings: CleanSettings,
+    dedup_settings: DedupSettings,
+    limits: tuple[int, int],
+    in_flight: int = DEFAULT_IN_FLIGHT,
+) -> dict[str, Any]:
+    """The body of ``ingest`` as a subflow, when it runs with another task runner."""
+    return _ingest_locked(
+        raw_dir, curated_dir, day, batch_size, settings, dedup_settings, limits, in_flight
     )
 
 
@@ -144,9 +184,18 @@ def _ingest_locked(
         # Batches are cleaned concurrently (at most ``in_flight`` at once, so memory holds
         # a few batches, not the run) and deduplicated and written strictly in order.
         for n, result in enumerate(in_order(submit, batches, in_flight), start=1):
+            started = time.perf_counter()
             docs, report = run.feed(result.docs)
+            deduped = time.perf_counter()
             errors = sorted(result.errors)
             writer.append(pipeline.table_rows(docs, errors, ingested_at))
+            stats.timings.update(
+                {
+                    **result.timings,
+                    "dedup": deduped - started,
+                    "write": time.perf_counter() - deduped,
+                }
+            )
             stats.add(docs, errors, result.skipped + report.skipped, report.near_dup_documents)
             log.info(
                 "batch %d/%d: %d documents written, %d skipped, %d failed",
@@ -156,7 +205,9 @@ def _ingest_locked(
                 len(result.skipped) + len(report.skipped),
                 len(errors),
             )
+        started = time.perf_counter()
         counts = commit_curated(writer, run.late_heads)
+        stats.timings["write"] += time.perf_counter() - started
     except BaseException:
         writer.abort()
         raise

@@ -5,6 +5,7 @@ is testable and callable on its own."""
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ class BatchResult:
     errors: list[tuple[str, str, str]] = field(default_factory=list)
     # (source_path, why): bytes already ingested, so not processed again.
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Seconds spent per stage: read, decode, clean.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def process_paths(
@@ -60,7 +63,9 @@ def process_paths(
     out = BatchResult()
     for rel in paths:
         try:
+            started = time.perf_counter()
             source = read_source(raw_dir, rel, max_bytes=max_bytes, max_expansion=max_expansion)
+            out.timings["read"] = out.timings.get("read", 0.0) + time.perf_counter() - started
             if source_kind(rel) == "jsonl":
                 _process_jsonl(source, settings, seen or {}, out)
                 continue
@@ -69,7 +74,9 @@ def process_paths(
                 out.skipped.append((rel, why))
                 continue
             process = process_html if source_kind(rel) == "html" else process_document
-            out.docs.append(process(source.data, rel, source.sidecar, settings))
+            out.docs.append(
+                process(source.data, rel, source.sidecar, settings, timings=out.timings)
+            )
         except DocumentError as exc:
             out.errors.append((rel, exc.code, exc.message))
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
@@ -100,7 +107,9 @@ def _process_jsonl(
             if why is not None:
                 out.skipped.append((name, why))
                 continue
-            out.docs.append(process_record(line, name, source.sidecar, settings))
+            out.docs.append(
+                process_record(line, name, source.sidecar, settings, timings=out.timings)
+            )
         except DocumentError as exc:
             out.errors.append((name, exc.code, exc.message))
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the file
@@ -288,6 +297,7 @@ class RunStats:
         self.skipped: list[tuple[str, str]] = []
         self.skipped_count = 0
         self.near_dup = 0
+        self.timings: Counter[str] = Counter()
 
     def add(
         self,
@@ -325,6 +335,7 @@ class RunStats:
             "near_dup_documents": self.near_dup,
             "skipped": [{"source_path": s, "why": w} for s, w in self.skipped],
             "top_removed": [{"reason": r, "text": t, "count": n} for (r, t), n in top],
+            "stage_seconds": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
 
