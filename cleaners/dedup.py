@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from cleaners.patterns import CACHE_SIZE
+
 _DIGITS = re.compile(r"\d")
 _PUNCT = re.compile(r"[^\w\s]|_")
 _SPACES = re.compile(r"\s+")
@@ -48,7 +50,7 @@ class DedupSettings:
             raise ValueError(f"near_dup_threshold must be in (0, 1], got {self.near_dup_threshold}")
 
 
-@lru_cache(maxsize=1 << 15)
+@lru_cache(maxsize=CACHE_SIZE)
 def normalise_for_hash(text: str, fold_digits: bool = True) -> str:
     """CCNet-style normalisation used for fingerprints (digits folded to 0, so a footer's
     "© 2025" and "© 2026" match across documents).

@@ -142,7 +142,7 @@ def find_promos(page: Page) -> Detection:
 _NON_WORD = re.compile(r"\W+")
 
 
-@lru_cache(maxsize=1 << 15)
+@lru_cache(maxsize=patterns.CACHE_SIZE)
 def _fold(key: str) -> str:
     return _NON_WORD.sub(" ", key).strip().lower()
 

@@ -37,7 +37,7 @@ _CLOSERS = "\"')]}»”’›"
 _BULLET = re.compile(r"^\s*([-*•·▪●◦–]|\d{1,2}[.)]|[a-z][.)])\s")
 
 
-@lru_cache(maxsize=1 << 15)
+@lru_cache(maxsize=patterns.CACHE_SIZE)
 def words(key: str) -> tuple[str, ...]:
     """The words of a paragraph (cached: several detectors and passes ask).
 
@@ -47,7 +47,7 @@ def words(key: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(key))
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=patterns.CACHE_SIZE)
 def word_count(key: str) -> int:
     """How many words a paragraph has (cached: later passes count the same ones)."""
     return len(words(key))

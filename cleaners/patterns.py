@@ -15,6 +15,9 @@ from re import _constants as _sre_constants
 from re import _parser as _sre_parser
 
 DATA_DIR = Path(__file__).parent / "data"
+# Entries of each per-paragraph cache (match keys, words, verdicts, normal forms): enough
+# for a document's second pass and a site's recurring boilerplate, a few MB each.
+CACHE_SIZE = 4096
 EXTRA_DIR_ENV = "THRESHER_PATTERNS_DIR"
 
 # Curly quotes and dashes are straightened before matching, so patterns are written in ASCII.
@@ -24,7 +27,7 @@ _STRAIGHTEN = str.maketrans(
 _SPACES = re.compile(r"\s+")
 
 
-@lru_cache(maxsize=1 << 15)
+@lru_cache(maxsize=CACHE_SIZE)
 def match_key(text: str) -> str:
     """The form of a paragraph that patterns are matched against.
 
@@ -92,10 +95,9 @@ def words(name: str) -> re.Pattern[str]:
 
 # Verdicts per (category, paragraph), cached: the registry's later passes see the same
 # paragraphs again, and a site's boilerplate recurs across its pages.
-_VERDICTS = 1 << 17
 
 
-@lru_cache(maxsize=_VERDICTS)
+@lru_cache(maxsize=CACHE_SIZE)
 def found_in(name: str, key: str) -> bool:
     """Whether any entry of category ``name`` occurs in the paragraph ``key``.
 
@@ -221,7 +223,7 @@ def _finite(items: list) -> set[str] | None:
     return strings
 
 
-@lru_cache(maxsize=_VERDICTS)
+@lru_cache(maxsize=CACHE_SIZE)
 def is_whole(name: str, key: str) -> bool:
     """Whether the paragraph ``key`` is entirely one entry of category ``name``.
 
