@@ -1,0 +1,88 @@
+"""Scale-out: the cleaning batches on a Dask cluster (a LocalCluster of two worker
+processes) through prefect-dask give the same curated data as the local run; so does a
+pool of local worker processes (``workers=2``)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from schemas.tables import TABLES
+from tests.test_dedup import FOOTER, story, write
+
+ROOT = Path(__file__).resolve().parent.parent
+DAY = "2026-11-21"
+
+
+def _tables(curated: Path) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name in TABLES:
+        df = pd.read_parquet(curated / name)
+        out[name] = df.drop(columns=[c for c in ("ingested_at",) if c in df.columns])
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    raw = tmp_path_factory.mktemp("raw")
+    shutil.copytree(ROOT / "raw", raw, dirs_exist_ok=True)
+    for i in range(24):
+        write(raw, f"gen/{i:02d}.txt", story(300 + i, 5) + [FOOTER])
+    write(raw, "gen/copy.txt", story(300, 5) + [FOOTER])  # a near-copy across batches
+    return raw
+
+
+@pytest.fixture(scope="module")
+def local_run(corpus: Path, tmp_path_factory, prefect_harness) -> dict[str, pd.DataFrame]:
+    from flows.ingest import ingest
+
+    curated = tmp_path_factory.mktemp("local")
+    ingest(raw_dir=str(corpus), curated_dir=str(curated), ingest_date=DAY, batch_size=4)
+    return _tables(curated)
+
+
+def _assert_same(curated: Path, expected: dict[str, pd.DataFrame]) -> None:
+    got = _tables(curated)
+    for name, df in expected.items():
+        pd.testing.assert_frame_equal(got[name], df, obj=name)
+
+
+def test_dask_local_cluster_gives_the_local_result(
+    corpus: Path, local_run, tmp_path: Path, monkeypatch
+) -> None:
+    from distributed import Client, LocalCluster, get_task_stream
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.ingest import ingest
+
+    # Dask workers report their task runs to the same (test) Prefect API.
+    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+        get_task_stream(client=client) as stream,
+    ):
+        summary = ingest(
+            raw_dir=str(corpus),
+            curated_dir=str(tmp_path),
+            ingest_date=DAY,
+            batch_size=4,
+            dask_address=cluster.scheduler_address,
+        )
+    batches = -(-summary["files_found"] // 4)
+    workers = {t["worker"] for t in stream.data}
+    assert len(stream.data) >= batches and len(workers) == 2  # every batch ran on the cluster
+    assert summary["documents_written"] == len(local_run["documents"])
+    _assert_same(tmp_path, local_run)
+
+
+def test_worker_processes_give_the_local_result(corpus: Path, local_run, tmp_path: Path) -> None:
+    from flows.ingest import ingest
+
+    ingest(raw_dir=str(corpus), curated_dir=str(tmp_path), ingest_date=DAY, batch_size=4, workers=2)
+    _assert_same(tmp_path, local_run)
