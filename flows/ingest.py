@@ -145,23 +145,6 @@ def share_temporary_api() -> None:
         os.environ["PREFECT_API_URL"] = server.api_url
 
 
-@flow(name="ingest-batches", log_prints=False)
-def ingest_batches(
-    raw_dir: str,
-    curated_dir: str,
-    day: str,
-    batch_size: int,
-    settings: CleanSettings,
-    dedup_settings: DedupSettings,
-    limits: tuple[int, int],
-    in_flight: int = DEFAULT_IN_FLIGHT,
-) -> dict[str, Any]:
-    """The body of ``ingest`` as a subflow, when it runs with another task runner."""
-    return _ingest_locked(
-        raw_dir, curated_dir, day, batch_size, settings, dedup_settings, limits, in_flight
-    )
-
-
 def _ingest_locked(
     raw_dir: str,
     curated_dir: str,
@@ -232,6 +215,10 @@ def _ingest_locked(
     summary.update(ingest_date=day, curated_dir=curated_dir, rows_in_partition=counts)
     summary["dedup_state_mb"] = round(run.state_bytes() / 1e6, 1)
     return summary
+
+
+# The body of ``ingest`` as a subflow, for when it runs with another task runner.
+ingest_batches = flow(name="ingest-batches", log_prints=False)(_ingest_locked)
 
 
 def in_order(
