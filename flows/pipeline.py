@@ -238,10 +238,20 @@ def dedup(
     history: History | None = None,
     settings: DedupSettings = DedupSettings(),
 ) -> tuple[list[ProcessedDocument], DedupReport]:
-    """All cross-document dedup of a set of documents held in memory, in ``source_path``
-    order: the whole set is one batch of ``RunDedup``."""
-    ordered = sorted(docs, key=lambda d: d.source_path)
+    """All cross-document dedup of a set of documents held in memory, in source order
+    (file path, then JSONL line number, as a run reads them): one batch of ``RunDedup``."""
+    ordered = sorted(docs, key=lambda d: source_order(d.source_path))
     return RunDedup(history, settings).feed(ordered)
+
+
+def source_order(source_path: str) -> tuple[str, int]:
+    """The order a run reads documents in: by file, and a JSONL file's records by line.
+
+    >>> sorted(["d.jsonl:10", "d.jsonl:2", "c.txt"], key=source_order)
+    ['c.txt', 'd.jsonl:2', 'd.jsonl:10']
+    """
+    path, _, line = source_path.rpartition(":")
+    return (path, int(line)) if path and line.isdigit() else (source_path, 0)
 
 
 def table_rows(
