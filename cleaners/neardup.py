@@ -159,17 +159,20 @@ class _BandTable:
     def __init__(self, sigs: np.ndarray, first: int, bands: int, rows: int) -> None:
         self.first = first
         self.sigs = np.ascontiguousarray(sigs, dtype=np.uint32)
-        keys = band_keys(self.sigs, bands, rows)
-        self.order = np.argsort(keys, axis=0, kind="stable")
-        self.sorted = np.take_along_axis(keys, self.order, axis=0)
+        keys = band_keys(self.sigs, bands, rows).T  # one contiguous row per band
+        self.order = np.ascontiguousarray(np.argsort(keys, axis=1, kind="stable"))
+        self.sorted = np.ascontiguousarray(np.take_along_axis(keys, self.order, axis=1))
 
     def candidates(self, keys: np.ndarray) -> set[int]:
         found: set[int] = set()
+        bounds = np.empty(2, np.uint64)
         for j, k in enumerate(keys):
-            column = self.sorted[:, j]
-            lo, hi = np.searchsorted(column, k, "left"), np.searchsorted(column, k, "right")
+            bounds[0], bounds[1] = k, k + np.uint64(1)  # [k, k+1): one search per band
+            lo, hi = self.sorted[j].searchsorted(bounds)
+            if k == np.uint64(2**64 - 1):
+                hi = len(self.sorted[j])
             if hi > lo:
-                found.update((self.order[lo:hi, j] + self.first).tolist())
+                found.update((self.order[j, lo:hi] + self.first).tolist())
         return found
 
     def nbytes(self) -> int:

@@ -225,9 +225,11 @@ class RunDedup:
         known = self._keepers.lookup(fresh) >= 0
         if self.history.paragraph_count:
             known |= np.isin(fresh, self.history.fingerprints)
-        _, first = np.unique(fresh, return_index=True)
+        order = np.argsort(fresh, kind="stable")  # first occurrence of each fingerprint
+        first = np.ones(len(fresh), bool)
+        first[1:] = fresh[order][1:] != fresh[order][:-1]
         take = np.zeros(len(fresh), bool)
-        take[first] = True
+        take[order[first]] = True
         take &= ~known
         self._keepers.add(fresh[take], np.array(new_owners, np.int32)[take])
         return len(drops)
