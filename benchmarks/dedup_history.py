@@ -85,8 +85,8 @@ def generate(curated: Path, paragraphs: int) -> None:
             "chars_before": np.full(n, 1000, np.int64),
             "chars_after": np.full(n, 1000, np.int64),
         }
-        table = _table("documents", documents, n)
-        store.swap_partition(curated, "documents", day, table)
+        writer = store.PartitionWriter(curated, day)
+        writer.append_table("documents", _table("documents", documents, n))
         paragraphs_table = _table(
             "paragraphs",
             {
@@ -98,7 +98,8 @@ def generate(curated: Path, paragraphs: int) -> None:
             },
             n * PER_DOC,
         )
-        store.swap_partition(curated, "paragraphs", day, paragraphs_table)
+        writer.append_table("paragraphs", paragraphs_table)
+        writer.commit()
 
 
 def _table(name: str, columns: dict, n: int) -> pa.Table:

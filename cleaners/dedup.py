@@ -77,20 +77,14 @@ def hash64(normalised: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def fingerprint(text: str) -> int:
-    """The 64-bit fingerprint of a paragraph.
-
-    >>> fingerprint("Hello,  World 2024") == fingerprint("hello world 1999")
-    True
-    """
-    return hash64(normalise_for_hash(text))
-
-
 def fingerprint_and_length(text: str) -> tuple[int, int]:
-    """The fingerprint and the length of the normalised text it hashes.
+    """A paragraph's 64-bit fingerprint and the length of the normalised text it hashes.
 
     >>> fingerprint_and_length("He said.")[1]
     7
+    >>> a = fingerprint_and_length("Hello,  World 2024")
+    >>> a[0] == fingerprint_and_length("hello world 1999")[0]
+    True
     """
     norm = normalise_for_hash(text)
     return hash64(norm), len(norm)

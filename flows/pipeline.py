@@ -221,10 +221,9 @@ class RunDedup:
                 new_owners.extend([len(self._keeper_ids)] * len(mine))
                 self._keeper_ids.append(doc_id)
         fresh = np.array(new_fps, np.int64)
-        # a fingerprint kept by history stays history's; within the batch the first wins
-        known = self._keepers.lookup(fresh) >= 0
-        if self.history.paragraph_count:
-            known |= np.isin(fresh, self.history.fingerprints)
+        # A paragraph still kept here whose fingerprint has a keeper already (its source's
+        # earlier version, in history) stays that keeper's; within the batch the first wins.
+        known = np.fromiter((fp in keepers for fp in new_fps), dtype=bool, count=len(new_fps))
         order = np.argsort(fresh, kind="stable")  # first occurrence of each fingerprint
         first = np.ones(len(fresh), bool)
         first[1:] = fresh[order][1:] != fresh[order][:-1]

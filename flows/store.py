@@ -40,15 +40,6 @@ def partition_dir(curated_dir: Path, table: str, ingest_date: str) -> Path:
     return Path(curated_dir) / table / f"{PARTITION_KEY}={ingest_date}"
 
 
-def read_partition(curated_dir: Path, table: str, ingest_date: str) -> pa.Table | None:
-    """The table's rows for one ingest date, or None when there are none yet."""
-    part = partition_dir(curated_dir, table, ingest_date)
-    files = sorted(part.glob("*.parquet")) if part.is_dir() else []
-    if not files:
-        return None
-    return pa.concat_tables(pq.read_table(f, schema=TABLES[table]) for f in files)
-
-
 def _failpoint(name: str) -> None:
     """Fault injection for the crash tests: ``THRESHER_FAILPOINT=<name>`` kills the
     process with SIGKILL at that point of a write. Unset, it does nothing."""
@@ -62,35 +53,6 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _write_file(table: pa.Table, path: Path) -> None:
-    """Write ``table`` to ``path`` atomically: row groups into a hidden temporary file in
-    the same folder, fsync, rename over ``path``, fsync the folder."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with pq.ParquetWriter(tmp, table.schema, compression="zstd") as writer:
-        for n, batch in enumerate(table.to_batches(max_chunksize=ROW_GROUP_SIZE)):
-            writer.write_batch(batch, row_group_size=ROW_GROUP_SIZE)
-            if n == 0:
-                _failpoint("mid_file")
-        if table.num_rows == 0:
-            writer.write_table(table)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    _failpoint("before_rename")
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def swap_partition(curated_dir: Path, table_name: str, ingest_date: str, table: pa.Table) -> Path:
-    """Write ``table`` as the whole partition of one date, replacing what was there."""
-    final = partition_dir(curated_dir, table_name, ingest_date)
-    final.mkdir(parents=True, exist_ok=True)
-    _write_file(table, final / PART_NAME)
-    for other in final.glob("*.parquet"):  # a partition is exactly one file
-        if other.name != PART_NAME:
-            other.unlink()
-    return final / PART_NAME
 
 
 class CuratedLocked(RuntimeError):
@@ -204,9 +166,12 @@ class PartitionWriter:
                 keys, first = _SAME_INPUT[name], self._first[name]
                 for row in batch:
                     row["ingested_at"] = first.get(tuple(row[k] for k in keys), row["ingested_at"])
-            table = pa.Table.from_pylist(batch, schema=schema)
-            self._writers[name].write_table(table, row_group_size=ROW_GROUP_SIZE)
-            self.counts[name] += table.num_rows
+            self.append_table(name, pa.Table.from_pylist(batch, schema=schema))
+
+    def append_table(self, name: str, table: pa.Table) -> None:
+        """Append rows already in an Arrow table with the table's schema."""
+        self._writers[name].write_table(table, row_group_size=ROW_GROUP_SIZE)
+        self.counts[name] += table.num_rows
         if not self._appended:
             self._appended = True
             _failpoint("mid_file")

@@ -69,7 +69,7 @@ PARAGRAPHS = _with_version(
             # so kept (here) and removed (in `removed`) interleave in source order.
             pa.field("position", pa.int32(), nullable=False),
             pa.field("text", pa.string(), nullable=False),
-            # 64-bit hash of the normalised text (cleaners.dedup.fingerprint), signed so
+            # 64-bit hash of the normalised text (cleaners.dedup.fingerprint_and_length), signed so
             # that every Parquet reader (Spark, DuckDB, pandas) reads it the same way.
             pa.field("fingerprint", pa.int64(), nullable=False),
             # Length of the normalised text the fingerprint hashes; paragraphs at least
