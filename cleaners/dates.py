@@ -97,10 +97,18 @@ def parse_date(text: str) -> datetime | None:
 def parse_timestamp(value: object) -> datetime | None:
     """A sidecar's timestamp (ISO text, epoch seconds or datetime) as UTC; None if empty.
 
-    Raises ValueError for a value that is not a date.
+    Raises ValueError for a value that is not a date, and for one that names no whole
+    calendar date on its own ("Tuesday", "12:30", "Dec 5"): it would be read against
+    today's clock, and a re-run on another day would store another date.
 
     >>> parse_timestamp("2024-11-21T01:23:00+01:00")
     datetime.datetime(2024, 11, 21, 0, 23, tzinfo=datetime.timezone.utc)
+    >>> parse_timestamp("21 November 2024 10:30")
+    datetime.datetime(2024, 11, 21, 10, 30, tzinfo=datetime.timezone.utc)
+    >>> parse_timestamp("Dec 5")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'Dec 5' is not an absolute date: it needs the year, month and day
     """
     if value is None or value == "":
         return None
@@ -109,7 +117,19 @@ def parse_timestamp(value: object) -> datetime | None:
     elif isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, tz=UTC)
     elif isinstance(value, str):
-        parsed = date_parser.isoparse(value) if value[:4].isdigit() else date_parser.parse(value)
+        parsed = date_parser.isoparse(value) if value[:4].isdigit() else _absolute(value)
     else:
         raise ValueError(f"not a date: {value!r}")
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+# Two defaults that differ in every calendar field: a date parsed the same against both
+# took none of its fields from the default, so it is absolute.
+_DEFAULTS = (datetime(2000, 1, 1), datetime(2001, 2, 2))
+
+
+def _absolute(value: str) -> datetime:
+    first, second = (date_parser.parse(value, default=d) for d in _DEFAULTS)
+    if first != second:
+        raise ValueError(f"{value!r} is not an absolute date: it needs the year, month and day")
+    return first

@@ -81,6 +81,58 @@ class ProcessedDocument:
         self.text = "\n\n".join(p.text for p in self.paragraphs)
 
 
+# Deeper JSON than this is refused (Python's parser would otherwise hit its recursion limit).
+MAX_JSON_DEPTH = 200
+
+
+def load_json(text: str, what: str, code: str) -> Any:
+    r"""Parse a sidecar or JSONL record, refusing what cannot become curated text: JSON
+    that is not JSON, nested deeper than ``MAX_JSON_DEPTH``, or holding a lone surrogate
+    escape (``"\ud800"``: valid JSON, but no Unicode text, so no Parquet string).
+
+    >>> load_json('{"title": "Caf\\u00e9"}', "record", "bad_record")
+    {'title': 'Café'}
+    >>> load_json('{"title": "Lone \\ud800"}', "record", "bad_record")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cleaners.document.DocumentError: record field 'title' holds a lone surrogate (\ud800), ...
+    """
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(code, f"{what} is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise DocumentError(code, f"{what} is nested too deeply to read") from exc
+    # Lone surrogates only come from \u escapes, and the depth check only matters for
+    # nesting: both walks are skipped for the usual flat record of plain text.
+    if "\\u" in text or text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        _check_json_value(value, what, code)
+    return value
+
+
+def _check_json_value(value: Any, what: str, code: str) -> None:
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, key, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise DocumentError(code, f"{what} is nested over {MAX_JSON_DEPTH} levels deep")
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                bad = f"\\u{ord(item[exc.start]):04x}"
+                where = f" field {key!r}" if key else ""
+                raise DocumentError(
+                    code, f"{what}{where} holds a lone surrogate ({bad}), which is not Unicode text"
+                ) from None
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                stack.append((k, key, depth + 1))
+                stack.append((v, key or k, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((v, key, depth + 1) for v in item)
+
+
 def make_doc_id(source_path: str) -> str:
     """Stable id of a source: the same relative path gives the same id.
 
@@ -214,9 +266,9 @@ def process_record(
     started = time.perf_counter()
     try:
         decoded = decode_bytes(line)
-        record = json.loads(decoded.text)
-    except (UndecodableError, json.JSONDecodeError) as exc:
+    except UndecodableError as exc:
         raise DocumentError("bad_record", f"line is not JSON: {exc}") from exc
+    record = load_json(decoded.text, "line", "bad_record")
     known = {**(sidecar or {}), **validate_sidecar(record, "record", "bad_record")}
     sha256 = hashlib.sha256(line).hexdigest()
     html, text = record.get("html"), record.get("text")
