@@ -90,16 +90,18 @@ def shingle_hashes(text: str | list[str], size: int = SHINGLE_WORDS) -> np.ndarr
     True
     """
     parts = [text] if isinstance(text, str) else text
-    words = [w for part in parts for w in normalise_for_hash(part).split()]
-    if not words:
-        return np.empty(0, np.uint32)
+    # One part's words at a time: a long document holds 8 bytes a word, not a word list.
     word_hashes = np.fromiter(
-        (zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words)
+        (zlib.crc32(w.encode()) for part in parts for w in normalise_for_hash(part).split()),
+        dtype=np.uint64,
     )
-    if len(words) <= size:
-        mixed = (word_hashes * _SHINGLE_MULT[: len(words)]).sum(keepdims=True)
+    count = len(word_hashes)
+    if not count:
+        return np.empty(0, np.uint32)
+    if count <= size:
+        mixed = (word_hashes * _SHINGLE_MULT[:count]).sum(keepdims=True)
     else:
-        n = len(words) - size + 1
+        n = count - size + 1
         mixed = sum(word_hashes[j : j + n] * _SHINGLE_MULT[j] for j in range(size))
     folded = (mixed >> np.uint64(32)) ^ (mixed & np.uint64(0xFFFFFFFF))
     return np.unique(folded.astype(np.uint32))
@@ -120,8 +122,16 @@ def signature(text: str | list[str]) -> np.ndarray | None:
     if len(hashes) == 0:
         return None
     mh = _minhash()
-    mh.update_batch(hashes.tolist())  # values are hashes already: hashfunc is identity
+    # Values are hashes already (hashfunc is identity). datasketch permutes a batch as one
+    # (shingles x NUM_PERM) uint64 matrix, 512 bytes a shingle; in chunks, a long
+    # document's signature (a running minimum, so the same) costs a few MB, not GBs.
+    for start in range(0, len(hashes), _SIGNATURE_CHUNK):
+        mh.update_batch(hashes[start : start + _SIGNATURE_CHUNK].tolist())
     return np.asarray(mh.hashvalues, dtype=np.uint32)
+
+
+# Shingles permuted at once while computing a signature (4 MB of uint64 at NUM_PERM 64).
+_SIGNATURE_CHUNK = 8192
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

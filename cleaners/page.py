@@ -37,13 +37,26 @@ _CLOSERS = "\"')]}»”’›"
 _BULLET = re.compile(r"^\s*([-*•·▪●◦–]|\d{1,2}[.)]|[a-z][.)])\s")
 
 
-@lru_cache(maxsize=patterns.CACHE_SIZE)
+# Paragraphs longer than this are split into words afresh each time rather than cached:
+# a cached word tuple costs about 10 bytes per character, and a long paragraph is prose
+# that few detectors look at twice.
+WORDS_CACHED_UP_TO = 2_000
+
+
 def words(key: str) -> tuple[str, ...]:
-    """The words of a paragraph (cached: several detectors and passes ask).
+    """The words of a paragraph (cached for paragraphs of ordinary length: several
+    detectors and passes ask).
 
     >>> words("It's 5 p.m. in New-York!")
     ("It's", '5', 'p.m', 'in', 'New-York')
     """
+    if len(key) > WORDS_CACHED_UP_TO:
+        return tuple(_WORD.findall(key))
+    return _cached_words(key)
+
+
+@lru_cache(maxsize=patterns.CACHE_SIZE)
+def _cached_words(key: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(key))
 
 
