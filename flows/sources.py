@@ -8,16 +8,18 @@ its decompressed size and its expansion ratio, so a decompression bomb is refuse
 
 from __future__ import annotations
 
+import errno
 import gzip
-import json
+import io
 import os
 import stat
 import zlib
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from cleaners.document import DocumentError, validate_sidecar
+from cleaners.document import DocumentError, load_json, validate_sidecar
 
 SIDECAR_SUFFIX = ".meta.json"
 GZIP_SUFFIX = ".gz"
@@ -33,6 +35,8 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_EXPANSION = 100
 # ...except that anything may expand to this much (a tiny file of repeated text).
 EXPANSION_FLOOR_BYTES = 1024 * 1024
+# A sidecar holds a few source fields: anything larger is refused unread.
+MAX_SIDECAR_BYTES = 1024 * 1024
 _CHUNK = 1024 * 1024
 
 
@@ -55,21 +59,89 @@ class RawSource:
     sidecar: dict[str, Any] | None
 
 
-def discover(raw_dir: Path) -> list[str]:
-    """Relative paths of every raw document under ``raw_dir``, sorted (the order that
-    decides which document keeps a shared paragraph)."""
+@dataclass(frozen=True)
+class Listing:
+    """What a walk of RAW_DIR found. Every entry is accounted for in one of three lists
+    (sidecars aside: they belong to their file)."""
+
+    paths: list[str]  # raw documents to read, sorted (the order that decides keepers)
+    # (path, error code, message): inputs that cannot be read; they go to ``errors``.
+    problems: list[tuple[str, str, str]] = field(default_factory=list)
+    # (path, code): entries that are not inputs by design, counted and listed in the
+    # summary: ``hidden`` (dot-files and dot-folders), ``folder_symlink`` (not followed),
+    # ``unsupported_type`` (a name thresher does not read).
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+
+
+def shown_name(path: str) -> str:
+    r"""A path as it can be stored and printed: bytes that are not UTF-8 (which Python
+    keeps as surrogate escapes) written as ``\xNN``.
+
+    >>> print(shown_name(os.fsdecode(b"caf\xe9.txt")))
+    caf\xe9.txt
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def scan(raw_dir: Path) -> Listing:
+    """Walk ``raw_dir`` and sort what is there into documents to read, problems and
+    ignored entries. Folders are opened one component at a time from RAW_DIR's
+    descriptor, so paths longer than PATH_MAX are walked too and a folder swapped for a
+    symlink is not followed. Folder symlinks are not followed; file symlinks are read if
+    they stay inside RAW_DIR (``read_source`` decides)."""
     root = Path(raw_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"raw folder not found: {root}")
-    found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if name.startswith(".") or name.endswith(SIDECAR_SUFFIX):
+    paths: list[str] = []
+    problems: list[tuple[str, str, str]] = []
+    ignored: list[tuple[str, str]] = []
+    with RawRoot(root) as raw:
+        pending = [""]
+        while pending:
+            folder = pending.pop()
+            try:
+                entries = raw.list_dir(folder)
+            except (OSError, DocumentError) as exc:
+                why = exc.message if isinstance(exc, DocumentError) else exc.strerror
+                problems.append(
+                    (shown_name(folder or "."), "unreadable_folder", f"cannot list it: {why}")
+                )
                 continue
-            if source_kind(name) is not None:
-                found.append((Path(dirpath) / name).relative_to(root).as_posix())
-    return sorted(found)
+            subfolders = []
+            for name, is_dir, is_link in entries:
+                rel = folder + name
+                if name.startswith("."):
+                    ignored.append((shown_name(rel + "/" if is_dir else rel), "hidden"))
+                elif is_dir:
+                    subfolders.append(rel + "/")
+                elif is_link and raw.is_dir_link(rel):
+                    ignored.append((shown_name(rel), "folder_symlink"))
+                elif name.endswith(SIDECAR_SUFFIX):
+                    continue
+                elif source_kind(name) is None:
+                    ignored.append((shown_name(rel), "unsupported_type"))
+                elif not _is_utf8(rel):
+                    problems.append((shown_name(rel), "bad_name", BAD_NAME))
+                else:
+                    paths.append(rel)
+            pending.extend(reversed(subfolders))
+    return Listing(sorted(paths), sorted(problems), sorted(ignored))
+
+
+BAD_NAME = "file name is not UTF-8 (its bytes are shown as \\xNN); rename it to UTF-8 to ingest it"
+
+
+def discover(raw_dir: Path) -> list[str]:
+    """Relative paths of every raw document under ``raw_dir``, sorted."""
+    return scan(raw_dir).paths
 
 
 def sidecar_path(path: str) -> str:
@@ -85,20 +157,150 @@ def sidecar_path(path: str) -> str:
     return stem + SIDECAR_SUFFIX
 
 
-def _inside(root: Path, rel: str) -> Path:
-    full = (root / rel).resolve()
-    if not full.is_relative_to(root.resolve()):
-        raise DocumentError("outside_raw_dir", f"{rel} points outside the raw folder; not read")
-    return full
+# Symlinks followed while resolving one path (Linux's own limit is 40).
+MAX_SYMLINK_HOPS = 40
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: opening a FIFO that raced in after the check must not wait for a writer.
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
-def read_gzip(path: Path, size: int, max_bytes: int, max_expansion: int) -> bytes:
-    """Decompress a gzip file, stopping as soon as it passes either limit."""
+class RawRoot:
+    """RAW_DIR opened once. Every file under it is reached from this descriptor one path
+    component at a time (``openat`` with ``O_NOFOLLOW``); a symlink on the way is read
+    and resolved here, and refused if it leaves RAW_DIR. So swapping a folder for a
+    symlink while a run reads cannot make it read outside RAW_DIR, and only regular
+    files are opened (a FIFO or a device is refused before any read)."""
+
+    def __init__(self, raw_dir: Path) -> None:
+        self.path = Path(raw_dir)
+        self.fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._prefixes = {
+            os.path.abspath(self.path).rstrip("/") + "/",
+            os.path.realpath(self.path).rstrip("/") + "/",
+        }
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def __enter__(self) -> RawRoot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self, rel: str) -> int:
+        """A read-only descriptor of the regular file at ``rel``; DocumentError (or
+        FileNotFoundError / OSError from the system) otherwise."""
+        parts = deque(rel.split("/"))
+        dirs = [self.fd]
+        hops = 0
+        try:
+            while parts:
+                name = parts.popleft()
+                if name in ("", "."):
+                    continue
+                if name == "..":
+                    if len(dirs) == 1:
+                        raise _outside(rel)
+                    os.close(dirs.pop())
+                    continue
+                info = os.stat(name, dir_fd=dirs[-1], follow_symlinks=False)
+                if stat.S_ISLNK(info.st_mode):
+                    hops += 1
+                    if hops > MAX_SYMLINK_HOPS:
+                        raise DocumentError(
+                            "symlink_loop", f"more than {MAX_SYMLINK_HOPS} symlinks (a loop?)"
+                        )
+                    target = os.readlink(name, dir_fd=dirs[-1])
+                    if target.startswith("/"):
+                        inner = self._inner(target)
+                        if inner is None:
+                            raise _outside(rel)
+                        for fd in dirs[1:]:
+                            os.close(fd)
+                        dirs = [self.fd]
+                        target = inner
+                    parts.extendleft(reversed(target.split("/")))
+                    continue
+                if parts:
+                    dirs.append(os.open(name, _DIR_FLAGS, dir_fd=dirs[-1]))
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    raise _not_regular()
+                fd = os.open(name, _FILE_FLAGS, dir_fd=dirs[-1])
+                if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the check
+                    os.close(fd)
+                    raise _not_regular()
+                return fd
+            raise _not_regular()
+        finally:
+            for fd in dirs[1:]:
+                os.close(fd)
+
+    def list_dir(self, rel: str) -> list[tuple[str, bool, bool]]:
+        """(name, is a folder, is a symlink) of each entry of the folder at ``rel`` ("" is
+        RAW_DIR itself), sorted by name; the folder is reached without following
+        symlinks, one component at a time."""
+        fd = os.open(".", _DIR_FLAGS, dir_fd=self.fd)
+        try:
+            for name in rel.split("/"):
+                if name:
+                    sub = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                    os.close(fd)
+                    fd = sub
+            with os.scandir(fd) as found:
+                return sorted(
+                    (e.name, e.is_dir(follow_symlinks=False), e.is_symlink()) for e in found
+                )
+        finally:
+            os.close(fd)
+
+    def is_dir_link(self, rel: str) -> bool:
+        """Whether the symlink at ``rel`` points at a folder (a loop or a dangling link
+        is not one: reading it reports the problem)."""
+        try:
+            return stat.S_ISDIR(os.stat(self.path / rel).st_mode)
+        except (OSError, RuntimeError):
+            return False
+
+    def _inner(self, target: str) -> str | None:
+        for prefix in self._prefixes:
+            if target.startswith(prefix) or target + "/" == prefix:
+                return target[len(prefix) :] or "."
+        return None
+
+
+def _outside(rel: str) -> DocumentError:
+    return DocumentError("outside_raw_dir", f"{rel} points outside the raw folder; not read")
+
+
+def _not_regular() -> DocumentError:
+    return DocumentError("unreadable", "not a regular file (a folder, FIFO or device); not read")
+
+
+def read_at_most(fd: int, limit: int) -> bytes:
+    """Read a descriptor to its end, or raise ``too_large`` as soon as it gives more than
+    ``limit`` bytes: a file that grows while it is read cannot pass the limit."""
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := os.read(fd, min(_CHUNK, limit + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise DocumentError(
+                "too_large", f"over the limit of {limit} bytes (it grew while read)"
+            )
+    return b"".join(chunks)
+
+
+def read_gzip(data: bytes, max_bytes: int, max_expansion: int) -> bytes:
+    """Decompress gzip bytes, stopping as soon as it passes either limit."""
+    size = len(data)
     limit = min(max_bytes, max(EXPANSION_FLOOR_BYTES, max_expansion * size))
     chunks: list[bytes] = []
     total = 0
     try:
-        with gzip.open(path, "rb") as fh:
+        with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as fh:
             while chunk := fh.read(_CHUNK):
                 total += len(chunk)
                 if total > limit:
@@ -116,6 +318,50 @@ def read_gzip(path: Path, size: int, max_bytes: int, max_expansion: int) -> byte
     return b"".join(chunks)
 
 
+def _read_file(root: RawRoot, rel: str, max_bytes: int) -> bytes:
+    """The bytes of one file, at most ``max_bytes``; a file that changes while it is read
+    (a scraper still writing it) is refused, not ingested torn."""
+    fd = root.open(rel)
+    try:
+        before = os.fstat(fd)
+        if before.st_size > max_bytes:
+            raise DocumentError(
+                "too_large", f"{before.st_size} bytes is over the limit of {max_bytes}"
+            )
+        data = read_at_most(fd, max_bytes)
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or len(
+        data
+    ) != after.st_size:
+        raise DocumentError(
+            "changed_while_read",
+            "the file changed while it was read (still being written?); a later run takes it",
+        )
+    return data
+
+
+def _read_sidecar(root: RawRoot, side_rel: str) -> dict[str, Any] | None:
+    try:
+        data = _read_file(root, side_rel, MAX_SIDECAR_BYTES)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:  # no such name can exist: no sidecar
+            return None
+        raise DocumentError("bad_sidecar", f"sidecar {side_rel} cannot be read: {exc}") from exc
+    except DocumentError as exc:
+        if exc.code == "outside_raw_dir":
+            raise
+        raise DocumentError("bad_sidecar", f"sidecar {side_rel}: {exc.message}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError("bad_sidecar", f"sidecar {side_rel} is not UTF-8 JSON: {exc}") from exc
+    return validate_sidecar(load_json(text, f"sidecar {side_rel}", "bad_sidecar"))
+
+
 def read_source(
     raw_dir: Path,
     rel: str,
@@ -124,34 +370,17 @@ def read_source(
 ) -> RawSource:
     """Read one raw file (decompressed) and its sidecar; raise DocumentError with a clear
     reason."""
-    root = Path(raw_dir)
-    full = _inside(root, rel)
-    try:
-        info = full.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise DocumentError(
-                "unreadable", "not a regular file (a folder, FIFO or device); not read"
-            )
-        size = info.st_size
-        if size > max_bytes:
-            raise DocumentError("too_large", f"{size} bytes is over the limit of {max_bytes}")
-        if rel.lower().endswith(GZIP_SUFFIX):
-            data = read_gzip(full, size, max_bytes, max_expansion)
-        else:
-            data = full.read_bytes()
-    except FileNotFoundError as exc:
-        raise DocumentError("vanished", f"file disappeared before it was read: {exc}") from exc
-    except OSError as exc:
-        raise DocumentError("unreadable", f"cannot read file: {exc}") from exc
-    sidecar = None
-    side_rel = sidecar_path(rel)
-    if (root / side_rel).exists() or (root / side_rel).is_symlink():
-        side_full = _inside(root, side_rel)
+    with RawRoot(raw_dir) as root:
         try:
-            raw = json.loads(side_full.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DocumentError(
-                "bad_sidecar", f"sidecar {side_rel} is not valid JSON: {exc}"
-            ) from exc
-        sidecar = validate_sidecar(raw)
-    return RawSource(rel, data, sidecar)
+            data = _read_file(root, rel, max_bytes)
+        except FileNotFoundError as exc:
+            raise DocumentError("vanished", f"file disappeared before it was read: {exc}") from exc
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # became a symlink between check and open
+                raise DocumentError(
+                    "unreadable", "turned into a symlink while being read; not followed"
+                ) from exc
+            raise DocumentError("unreadable", f"cannot read file: {exc}") from exc
+        if rel.lower().endswith(GZIP_SUFFIX):
+            data = read_gzip(data, max_bytes, max_expansion)
+        return RawSource(rel, data, _read_sidecar(root, sidecar_path(rel)))
