@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from cleaners.dedup import MIN_CROSS_DOC_CHARS
 from cleaners.neardup import NUM_PERM
+from flows.store import read_columns
 from schemas.tables import PARTITION_KEY
 
 
@@ -97,7 +97,7 @@ def _load_fingerprints(
     doc_ids: list[str] = []
     index: dict[str, int] = {}
     for _, path in _partitions(curated_dir, "paragraphs", exclude_date):
-        table = pq.read_table(path, columns=["doc_id", "fingerprint", "norm_chars"])
+        table = read_columns(path, "paragraphs", ["doc_id", "fingerprint", "norm_chars"])
         table = table.filter(pc.greater_equal(table["norm_chars"], min_chars))
         if table.num_rows == 0:
             continue
@@ -132,7 +132,7 @@ def load_history(
     for day, path in _partitions(curated_dir, "documents", exclude_date):
         days.add(day)
         cols = ["doc_id", "source_path", "source_sha256", "near_dup_cluster", "minhash"]
-        table = pq.read_table(path, columns=cols).sort_by("source_path")
+        table = read_columns(path, "documents", cols).sort_by("source_path")
         for sha, src in zip(
             table["source_sha256"].to_pylist(), table["source_path"].to_pylist(), strict=True
         ):

@@ -14,10 +14,13 @@ so two runs in a row leave byte-for-byte the same data.
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import json
 import os
 import shutil
 import signal
+import stat
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from schemas.tables import DOCUMENTS, PARTITION_KEY, TABLES
+from schemas.tables import DOCUMENTS, PARTITION_KEY, SCHEMA_VERSION, TABLES
 
 PART_NAME = "part-0.parquet"
 # Row groups of this many rows keep a reader's memory bounded on big partitions.
@@ -55,8 +58,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class CuratedLocked(RuntimeError):
+class CuratedError(RuntimeError):
+    """CURATED_DIR cannot be used as it is; the message says why and what to do."""
+
+
+class CuratedLocked(CuratedError):
     """Another ingest holds the lock on this CURATED_DIR."""
+
+
+class PartitionSchemaError(CuratedError):
+    """A partition file written earlier does not match the declared schema (and cannot be
+    read as it: a required column missing, or a type that does not convert)."""
 
 
 LOCK_NAME = ".thresher.lock"
@@ -76,7 +88,17 @@ def curated_lock(
     root = Path(curated_dir)
     root.mkdir(parents=True, exist_ok=True)
     path = root / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:  # never through a symlink: the run would truncate whatever it points at
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CuratedError(
+                f"{path} is a symlink; the lock file is not opened through one. Remove it."
+            ) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CuratedError(f"{path} is not a regular file; remove it")
     try:
         deadline = time.monotonic() + timeout
         told = False
@@ -143,18 +165,24 @@ class PartitionWriter:
         self._tmp: dict[str, Path] = {}
         self._writers: dict[str, pq.ParquetWriter] = {}
         token = uuid.uuid4().hex
+        self._created: list[Path] = []  # partition folders this writer made (abort removes)
+        self.curated_dir.mkdir(parents=True, exist_ok=True)
         for name, schema in TABLES.items():
             folder = partition_dir(self.curated_dir, name, ingest_date)
-            folder.mkdir(parents=True, exist_ok=True)
+            for made in (folder.parent, folder):
+                if not made.exists():
+                    made.mkdir()
+                    self._created.append(made)
             self._tmp[name] = folder / f".{PART_NAME}.{token}.tmp"
             self._writers[name] = pq.ParquetWriter(self._tmp[name], schema, compression="zstd")
         self._appended = False
         self._closed = False
+        self._journaled = False
         self._moved: set[str] = set()
 
     def _old(self, name: str, columns: list[str]) -> pa.Table | None:
         path = partition_dir(self.curated_dir, name, self.ingest_date) / PART_NAME
-        return pq.read_table(path, columns=columns) if path.exists() else None
+        return read_columns(path, name, columns) if path.exists() else None
 
     def append(self, rows: dict[str, list[dict[str, Any]]]) -> None:
         """Append one batch's rows (in the order they should be read back)."""
@@ -177,7 +205,14 @@ class PartitionWriter:
             _failpoint("mid_file")
 
     def commit(self, heads: set[str] | None = None) -> dict[str, int]:
-        """Finish the files and move them into place, one table after another.
+        """Finish the files and make the four tables of the date visible together.
+
+        The files are closed and fsynced; then a commit journal naming them is written
+        (atomically); then each is renamed into place; then the journal is removed. A
+        kill before the journal leaves the old partitions, all four; a kill after it is
+        rolled forward by the next run, whatever its date (``recover``), before it reads
+        anything. So no run ever sees a date with some tables new and some old, and a
+        reader can tell a commit in progress by the journal (``pending_commit``).
 
         ``heads``: doc_ids written before a later document made them the first of a
         near-duplicate group; their ``near_dup_cluster`` is set to themselves here."""
@@ -186,22 +221,29 @@ class PartitionWriter:
                 writer.close()
             if heads:
                 self._set_heads(heads)
+            for tmp in self._tmp.values():
+                with open(tmp, "rb") as fh:
+                    os.fsync(fh.fileno())
             self._closed = True
+        _failpoint("before_commit")
+        if not self._journaled:
+            _write_journal(
+                self.curated_dir,
+                self.ingest_date,
+                {
+                    name: tmp.relative_to(self.curated_dir).as_posix()
+                    for name, tmp in self._tmp.items()
+                },
+            )
+            self._journaled = True
+        _failpoint("before_rename")
         for name in TABLES:
             if name in self._moved:
                 continue
-            tmp = self._tmp[name]
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            _failpoint("before_rename")
-            final = tmp.with_name(PART_NAME)
-            os.replace(tmp, final)
-            _fsync_dir(final.parent)
-            for other in final.parent.glob("*.parquet"):  # a partition is exactly one file
-                if other.name != PART_NAME:
-                    other.unlink()
+            _move_into_place(self._tmp[name])
             self._moved.add(name)
             _failpoint(f"after_{name}")
+        _end_journal(self.curated_dir)
         return dict(self.counts)
 
     def _set_heads(self, heads: set[str]) -> None:
@@ -221,6 +263,7 @@ class PartitionWriter:
                     table.set_column(index, DOCUMENTS.field(index), cluster),
                     row_group_size=ROW_GROUP_SIZE,
                 )
+        _failpoint("in_set_heads")
         os.replace(dst, src)
 
     def abort(self) -> None:
@@ -231,6 +274,11 @@ class PartitionWriter:
             except Exception:  # noqa: BLE001, S110 - removing the file is what matters
                 pass
             self._tmp[name].unlink(missing_ok=True)
+        for folder in reversed(self._created):  # no empty partition folders left behind
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
 
 
 def write_run(
@@ -256,10 +304,11 @@ def write_run(
 
 def clean_stale(curated_dir: Path) -> None:
     """Remove temporary files (and staging folders of older versions) left by a killed
-    run. Call it only while holding ``curated_lock``."""
+    run. Call it only while holding ``curated_lock``, after ``recover``."""
     root = Path(curated_dir)
     if not root.is_dir():
         return
+    (root / (JOURNAL_NAME + ".tmp")).unlink(missing_ok=True)
     for table in TABLES:
         folder = root / table
         if not folder.is_dir():
@@ -268,5 +317,209 @@ def clean_stale(curated_dir: Path) -> None:
             if entry.name.startswith(".") and entry.name.endswith((".stage", ".old")):
                 shutil.rmtree(entry, ignore_errors=True)
             elif entry.is_dir():
-                for tmp in entry.glob(".*.tmp"):
+                for tmp in entry.glob(".*.tmp*"):  # ``.tmp`` and ``.tmp.heads``
                     tmp.unlink(missing_ok=True)
+
+
+class BackfillRefused(CuratedError):
+    """A run for a date earlier than one the curated folder already holds."""
+
+
+def committed_dates(curated_dir: Path) -> list[str]:
+    """Ingest dates that have a partition file in any table, sorted."""
+    days = set()
+    for table in TABLES:
+        for part in (Path(curated_dir) / table).glob(f"{PARTITION_KEY}=*/{PART_NAME}"):
+            days.add(part.parent.name.split("=", 1)[1])
+    return sorted(days)
+
+
+def refuse_backfill(curated_dir: Path, ingest_date: str) -> None:
+    """Dates are written in order: a run for a date earlier than the latest one present
+    would deduplicate against later data (and the later date was deduplicated without
+    it), so the curated data would depend on the order runs happened. Such a run is
+    refused before anything is read; re-running the latest date is fine."""
+    later = [d for d in committed_dates(curated_dir) if d > ingest_date]
+    if later:
+        raise BackfillRefused(
+            f"{curated_dir} already holds ingest dates after {ingest_date} ({', '.join(later)}); "
+            "a run for an earlier date would make the curated data depend on the order runs "
+            f"happened. Ingest dates in order: to redo {ingest_date}, move the partitions of "
+            "the later dates aside (every table) and re-run from there, or use a new "
+            "curated folder."
+        )
+
+
+# --- the commit journal ----------------------------------------------------------------------
+
+JOURNAL_NAME = ".thresher-commit.json"
+
+
+def _write_journal(curated_dir: Path, ingest_date: str, files: dict[str, str]) -> None:
+    """Record, durably and atomically, that the files (temporary names relative to
+    CURATED_DIR, one per table) are the committed partitions of ``ingest_date``."""
+    root = Path(curated_dir)
+    tmp = root / (JOURNAL_NAME + ".tmp")
+    body = {"schema_version": SCHEMA_VERSION, "ingest_date": ingest_date, "files": files}
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(body, fh, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, root / JOURNAL_NAME)
+    _fsync_dir(root)
+
+
+def _end_journal(curated_dir: Path) -> None:
+    (Path(curated_dir) / JOURNAL_NAME).unlink(missing_ok=True)
+    _fsync_dir(Path(curated_dir))
+
+
+def _move_into_place(tmp: Path) -> None:
+    """Rename a finished temporary file over its partition's file (a partition is exactly
+    one file) and make the rename durable."""
+    final = tmp.with_name(PART_NAME)
+    os.replace(tmp, final)
+    _fsync_dir(final.parent)
+    for other in final.parent.glob("*.parquet"):
+        if other.name != PART_NAME:
+            other.unlink()
+
+
+def pending_commit(curated_dir: Path) -> str | None:
+    """The ingest date whose commit was cut short (by a kill or a crash), or None. While
+    it is not None, that date's four tables may not all be from the same run; the next
+    ``thresher ingest`` on this folder completes the commit before anything else."""
+    path = Path(curated_dir) / JOURNAL_NAME
+    if not path.exists():
+        return None
+    return str(json.loads(path.read_text(encoding="utf-8"))["ingest_date"])
+
+
+def recover(curated_dir: Path) -> str | None:
+    """Complete a commit that was cut short: move the files its journal names into place
+    (those already moved are gone from their temporary names), then end the journal.
+    Returns the date it completed, or None. Call it only while holding ``curated_lock``,
+    before reading or writing anything else."""
+    root = Path(curated_dir)
+    path = root / JOURNAL_NAME
+    if not path.exists():
+        return None
+    journal = json.loads(path.read_text(encoding="utf-8"))
+    for rel in journal["files"].values():
+        tmp = root / rel
+        if tmp.exists():
+            _move_into_place(tmp)
+    _end_journal(root)
+    return str(journal["ingest_date"])
+
+
+# --- reading partitions by the declared schema -----------------------------------------------
+
+
+def read_columns(path: Path, table: str, columns: list[str]) -> pa.Table:
+    """Columns of one partition file, as the declared schema of ``table`` types them.
+
+    A file written by another schema version is read if it can be without guessing: a
+    nullable column it lacks reads as nulls, a column of another type is cast when the
+    cast is lossless. Otherwise ``PartitionSchemaError`` names the file, what differs and
+    how to migrate."""
+    declared = TABLES[table]
+    try:
+        found = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise PartitionSchemaError(f"{path}: not a readable Parquet file ({exc})") from exc
+    present = [c for c in columns if found.get_field_index(c) >= 0]
+    problems = [
+        f"column {c!r} is missing"
+        for c in columns
+        if c not in present and not declared.field(c).nullable
+    ]
+    if problems:
+        raise PartitionSchemaError(_schema_message(path, table, problems))
+    data = pq.read_table(path, columns=present)
+    out = []
+    for name in columns:
+        want = declared.field(name)
+        if name not in present:
+            out.append(pa.nulls(data.num_rows, want.type))
+            continue
+        column = data[name]
+        if not _plain(column.type).equals(_plain(want.type)):
+            try:
+                column = column.cast(want.type, safe=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                problems.append(f"column {name!r} is {column.type}, declared {want.type} ({exc})")
+                continue
+        out.append(column)
+    if problems:
+        raise PartitionSchemaError(_schema_message(path, table, problems))
+    return pa.table(out, schema=pa.schema([declared.field(c) for c in columns]))
+
+
+def _plain(kind: pa.DataType) -> pa.DataType:
+    """A type with list items named the default way (Parquet files name them
+    ``element``, Arrow ``item``: the same column either way)."""
+    if pa.types.is_list(kind):
+        return pa.list_(_plain(kind.value_type))
+    return kind
+
+
+def _same_columns(found: pa.Schema, declared: pa.Schema) -> bool:
+    return found.names == declared.names and all(
+        a.nullable == b.nullable and _plain(a.type).equals(_plain(b.type))
+        for a, b in zip(found, declared, strict=True)
+    )
+
+
+def _schema_message(path: Path, table: str, problems: list[str]) -> str:
+    return (
+        f"{path} does not match the {table} schema (version {SCHEMA_VERSION}): "
+        + "; ".join(problems)
+        + ". Run `thresher migrate CURATED_DIR` to rewrite old partitions to the declared "
+        "schema, or move this file out of the curated folder."
+    )
+
+
+def migrate(curated_dir: Path) -> list[tuple[str, str]]:
+    """Rewrite every partition file that differs from the declared schema to it: a
+    nullable column it lacks is added as nulls, a column of another type is cast when the
+    cast is lossless. A file that cannot be migrated without losing data (a required
+    column missing, a lossy cast, columns the schema does not declare) is left as it is
+    and reported. Each file is replaced atomically. Call it while holding
+    ``curated_lock``. Returns (path, what happened) for each file that differed."""
+    root = Path(curated_dir)
+    report: list[tuple[str, str]] = []
+    for table, schema in TABLES.items():
+        for path in sorted((root / table).glob(f"{PARTITION_KEY}=*/{PART_NAME}")):
+            try:
+                found = pq.read_schema(path)
+            except (OSError, pa.ArrowException) as exc:
+                report.append((str(path), f"not migrated: not a readable Parquet file ({exc})"))
+                continue
+            if _same_columns(found, schema):
+                continue
+            extra = [n for n in found.names if schema.get_field_index(n) < 0]
+            if extra:
+                report.append(
+                    (
+                        str(path),
+                        f"not migrated: columns the schema does not declare ({', '.join(extra)}); "
+                        "move the file out, or drop them yourself, then migrate again",
+                    )
+                )
+                continue
+            try:
+                table_data = read_columns(path, table, schema.names)
+            except PartitionSchemaError as exc:
+                report.append((str(path), f"not migrated: {exc}"))
+                continue
+            tmp = path.with_name(f".{PART_NAME}.{uuid.uuid4().hex}.tmp")
+            pq.write_table(
+                table_data.replace_schema_metadata(schema.metadata), tmp, compression="zstd"
+            )
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
+            report.append((str(path), f"migrated to schema version {SCHEMA_VERSION}"))
+    return report
