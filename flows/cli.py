@@ -2,6 +2,7 @@
 
 thresher ingest RAW_DIR CURATED_DIR [--ingest-date YYYY-MM-DD]
 thresher explain FILE
+thresher migrate CURATED_DIR
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from cleaners.clean import DEFAULT_MAX_PARAGRAPHS
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD
+from flows.settings import DEFAULT_BATCH_SIZE, DEFAULT_LOCK_TIMEOUT
 from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
 
 if TYPE_CHECKING:
@@ -24,6 +26,14 @@ if TYPE_CHECKING:
 # Offline and quiet by default: no telemetry calls from the temporary local API.
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Prefect gives its temporary API 20 s to start; on a loaded 2-core machine that is short.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+# Exit codes of `thresher ingest` (the README lists them).
+EXIT_USAGE = 2  # a wrong argument or setting; nothing was touched
+EXIT_LOCKED = 3  # another run holds the curated folder
+EXIT_CURATED = 4  # the curated folder cannot be used as it is (the message says why)
+EXIT_WRITE = 5  # the system refused a write (read-only, disk full, no permission)
 
 
 def _print_summary(summary: dict) -> None:
@@ -32,6 +42,13 @@ def _print_summary(summary: dict) -> None:
         f"documents: {summary['documents_written']} written, "
         f"{summary['documents_skipped']} skipped, {summary['documents_failed']} failed"
     )
+    if summary.get("files_ignored"):
+        by_code = ", ".join(f"{c} {n}" for c, n in summary["ignored_by_code"].items())
+        print(f"ignored (not inputs): {summary['files_ignored']} ({by_code})")
+        for item in summary["ignored"]:
+            print(f"  ignored {item['path']}: {item['why']}")
+        if summary["files_ignored"] > len(summary["ignored"]):
+            print(f"  ... and {summary['files_ignored'] - len(summary['ignored'])} more ignored")
     print(f"paragraphs: {summary['paragraphs_kept']} kept, {summary['paragraphs_removed']} removed")
     for reason, n in summary["removed_by_reason"].items():
         print(f"  {reason:<14} {n}")
@@ -46,15 +63,62 @@ def _print_summary(summary: dict) -> None:
     print(f"written to {summary['curated_dir']} (ingest_date={summary['ingest_date']})")
 
 
+def _check_ingest_args(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments, found without starting Prefect; None if nothing."""
+    from flows.settings import SettingsError, check_settings
+
+    try:
+        check_settings(
+            ingest_date=args.ingest_date,
+            batch_size=args.batch_size,
+            disabled_reasons=args.disable or [],
+            max_file_bytes=args.max_file_bytes,
+            max_expansion=args.max_expansion,
+            max_paragraphs=args.max_paragraphs,
+            min_dedup_chars=args.min_dedup_chars,
+            near_dup_threshold=args.near_dup_threshold,
+            lock_timeout=args.lock_timeout,
+            workers=args.workers,
+        )
+    except SettingsError as exc:
+        return str(exc)
+    if not args.raw_dir.is_dir():
+        return f"RAW_DIR {args.raw_dir} is not a folder"
+    if args.curated_dir.exists() and not args.curated_dir.is_dir():
+        return f"CURATED_DIR {args.curated_dir} exists and is not a folder"
+    return None
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
+    problem = _check_ingest_args(args)
+    if problem:
+        print(f"thresher: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    from flows import supervise
+
+    if supervise.ENV not in os.environ and supervise.available():
+        return supervise.run_supervised(sys.argv[1:] if args.argv is None else args.argv)
+    if supervise.ENV in os.environ:
+        supervise.become_supervised()
     from flows.ingest import ingest
-    from flows.store import CuratedLocked
+    from flows.store import CuratedError, CuratedLocked
 
     try:
         summary = _run_ingest(ingest, args)
     except CuratedLocked as exc:
         print(f"thresher: {exc}", file=sys.stderr)
-        return 3
+        return EXIT_LOCKED
+    except CuratedError as exc:
+        print(f"thresher: {exc}", file=sys.stderr)
+        return EXIT_CURATED
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(
+            f"thresher: {exc.strerror or exc}{where}. The run stopped; nothing half-written "
+            "is visible.",
+            file=sys.stderr,
+        )
+        return EXIT_WRITE
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:
@@ -124,6 +188,32 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from flows import store
+
+    if not args.curated_dir.is_dir():
+        print(f"thresher: CURATED_DIR {args.curated_dir} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with store.curated_lock(args.curated_dir, args.lock_timeout):
+            completed = store.recover(args.curated_dir)
+            if completed:
+                print(f"completed the unfinished commit of {completed}")
+            store.clean_stale(args.curated_dir)
+            report = store.migrate(args.curated_dir)
+    except store.CuratedLocked as exc:
+        print(f"thresher: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except store.CuratedError as exc:
+        print(f"thresher: {exc}", file=sys.stderr)
+        return EXIT_CURATED
+    for path, what in report:
+        print(f"{path}: {what}")
+    if not report:
+        print("every partition already matches the declared schemas")
+    return EXIT_CURATED if any(w.startswith("not migrated") for _, w in report) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="thresher", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -131,7 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("raw_dir", type=Path)
     ing.add_argument("curated_dir", type=Path)
     ing.add_argument("--ingest-date", help="partition date YYYY-MM-DD (default: today, UTC)")
-    ing.add_argument("--batch-size", type=int, default=500, help="documents per task")
+    ing.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="documents per task"
+    )
     ing.add_argument(
         "--disable",
         action="append",
@@ -179,8 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument(
         "--lock-timeout",
         type=float,
-        default=600.0,
-        help="seconds to wait for another ingest on the same CURATED_DIR (default 600)",
+        default=DEFAULT_LOCK_TIMEOUT,
+        help="seconds to wait for another ingest on the same CURATED_DIR "
+        f"(default {DEFAULT_LOCK_TIMEOUT:g})",
     )
     ing.add_argument(
         "--workers",
@@ -196,6 +289,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ing.add_argument("--json", action="store_true", help="print the summary as JSON")
     ing.set_defaults(func=cmd_ingest)
+    mig = sub.add_parser(
+        "migrate",
+        help="rewrite partitions written by an older schema to the declared schemas",
+    )
+    mig.add_argument("curated_dir", type=Path)
+    mig.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=DEFAULT_LOCK_TIMEOUT,
+        help="seconds to wait for a running ingest",
+    )
+    mig.set_defaults(func=cmd_migrate)
     exp = sub.add_parser(
         "explain",
         help="show each paragraph of FILE (or a JSONL record, FILE:LINE), kept or removed and why",
@@ -208,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = argv
     return int(args.func(args))
 
 

@@ -3,11 +3,12 @@ retries sit on the I/O tasks (listing and writing), not on cleaning."""
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -23,21 +24,36 @@ from cleaners.clean import DEFAULT_MAX_PARAGRAPHS, CleanSettings
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD, DedupSettings
 from flows import pipeline, store
 from flows.history import History, SeenSource, load_history
-from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION, discover
+from flows.settings import DEFAULT_BATCH_SIZE, DEFAULT_LOCK_TIMEOUT, check_settings
+from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION, Listing, scan
 
-DEFAULT_BATCH_SIZE = 500
 # Batches being cleaned (or cleaned and waiting their turn) at once.
 DEFAULT_IN_FLIGHT = 4
-# How long a run waits for another run on the same curated folder to finish.
-DEFAULT_LOCK_TIMEOUT = 600.0
 
 
-@task(retries=2, retry_delay_seconds=2, cache_policy=NONE)
-def list_sources(raw_dir: str) -> list[str]:
-    return discover(Path(raw_dir))
+def worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry I/O that may pass on a second try, not what fails the same way every time
+    (a missing folder, a partition of another schema, a full disk, no permission)."""
+    try:
+        state.result()
+    except (store.CuratedError, FileNotFoundError, NotADirectoryError, PermissionError):
+        return False
+    except OSError as exc:
+        return exc.errno not in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG)
+    except Exception:  # noqa: BLE001 - anything else: let the retry policy decide
+        return True
+    return True
 
 
-@task(retries=2, retry_delay_seconds=2, cache_policy=NONE)
+IO_RETRIES = dict(retries=2, retry_delay_seconds=2, retry_condition_fn=worth_retrying)
+
+
+@task(**IO_RETRIES, cache_policy=NONE)
+def list_sources(raw_dir: str) -> Listing:
+    return scan(Path(raw_dir))
+
+
+@task(**IO_RETRIES, cache_policy=NONE)
 def read_history(curated_dir: str, ingest_date: str, min_chars: int) -> History:
     return load_history(Path(curated_dir), exclude_date=ingest_date, min_chars=min_chars)
 
@@ -54,7 +70,7 @@ def clean_batch(
     return pipeline.process_paths(Path(raw_dir), paths, settings, max_bytes, seen, max_expansion)
 
 
-@task(retries=2, retry_delay_seconds=2, cache_policy=NONE)
+@task(**IO_RETRIES, cache_policy=NONE)
 def commit_curated(writer: store.PartitionWriter, heads: set[str]) -> dict[str, int]:
     return writer.commit(heads)
 
@@ -86,9 +102,20 @@ def ingest(
     in that many processes, and ``dask_address`` (a Dask scheduler such as
     ``tcp://10.0.0.5:8786``) on a Dask cluster through prefect-dask. Dedup and writing
     stay in this process, in order, so every way gives the same curated data."""
+    check_settings(  # a setting out of range stops the run before anything is touched
+        ingest_date=ingest_date,
+        batch_size=batch_size,
+        disabled_reasons=disabled_reasons,
+        max_file_bytes=max_file_bytes,
+        max_expansion=max_expansion,
+        max_paragraphs=max_paragraphs,
+        min_dedup_chars=min_dedup_chars,
+        near_dup_threshold=near_dup_threshold,
+        lock_timeout=lock_timeout,
+        workers=workers,
+    )
     log = get_run_logger()
     day = ingest_date or datetime.now(UTC).date().isoformat()
-    date.fromisoformat(day)  # a bad date fails the run before anything is read
     settings = CleanSettings.from_disabled(
         disabled_reasons or (), uncurl_quotes=uncurl_quotes, max_paragraphs=max_paragraphs
     )
@@ -157,6 +184,11 @@ def _ingest_locked(
 ) -> dict[str, Any]:
     log = get_run_logger()
     ingested_at = datetime.now(UTC).replace(microsecond=0)
+    completed = store.recover(Path(curated_dir))
+    if completed:
+        log.warning("completed the commit of %s that an earlier run left unfinished", completed)
+    store.clean_stale(Path(curated_dir))
+    store.refuse_backfill(Path(curated_dir), day)
     history = read_history(curated_dir, day, dedup_settings.min_cross_doc_chars)
     log.info(
         "history: %d earlier partitions, %d documents, %d paragraph fingerprints (%.1f MB)",
@@ -165,9 +197,17 @@ def _ingest_locked(
         history.paragraph_count,
         history.fingerprint_bytes() / 1e6,
     )
-    paths = list_sources(raw_dir)
+    listing = list_sources(raw_dir)
+    paths = listing.paths
     batches = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
-    log.info("found %d raw files in %s, %d batches", len(paths), raw_dir, len(batches))
+    log.info(
+        "found %d raw files in %s, %d batches; %d cannot be read, %d ignored",
+        len(paths),
+        raw_dir,
+        len(batches),
+        len(listing.problems),
+        len(listing.ignored),
+    )
     max_bytes, max_expansion = limits
 
     def submit(batch: list[str]) -> PrefectFuture:
@@ -177,9 +217,11 @@ def _ingest_locked(
 
     run = pipeline.RunDedup(history, dedup_settings)
     stats = pipeline.RunStats()
-    store.clean_stale(Path(curated_dir))
     writer = store.PartitionWriter(Path(curated_dir), day)
     try:
+        if listing.problems:  # found but unreadable: errors rows, like a file that fails
+            writer.append(pipeline.table_rows([], listing.problems, ingested_at))
+            stats.add([], listing.problems, [])
         # Batches are cleaned concurrently (at most ``in_flight`` at once, so memory holds
         # a few batches, not the run) and deduplicated and written strictly in order.
         for n, result in enumerate(in_order(submit, batches, in_flight), start=1):
@@ -211,7 +253,7 @@ def _ingest_locked(
         writer.abort()
         raise
     stats.near_dup += len(run.late_heads)
-    summary = stats.summary(len(paths))
+    summary = stats.summary(len(paths) + len(listing.problems), listing.ignored)
     summary.update(ingest_date=day, curated_dir=curated_dir, rows_in_partition=counts)
     summary["dedup_state_mb"] = round(run.state_bytes() / 1e6, 1)
     return summary

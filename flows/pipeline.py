@@ -331,11 +331,16 @@ class RunStats:
         self.skipped = sorted(self.skipped + skipped)[:SKIPPED_SHOWN]
         self.near_dup += near_dup_documents
 
-    def summary(self, found: int) -> dict[str, Any]:
-        """Counts a person wants at the end of a run."""
+    def summary(self, found: int, ignored: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+        """Counts a person wants at the end of a run. ``ignored``: entries of RAW_DIR that
+        are not inputs (hidden, folder symlinks, other file types), counted and listed."""
         top = sorted(self.lines.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REMOVED]
+        ignored = ignored or []
         return {
             "files_found": found,
+            "files_ignored": len(ignored),
+            "ignored_by_code": dict(sorted(Counter(code for _, code in ignored).items())),
+            "ignored": [{"path": p, "why": c} for p, c in ignored[:SKIPPED_SHOWN]],
             "documents_written": self.written,
             "documents_skipped": self.skipped_count,
             "documents_failed": self.failed,
@@ -368,7 +373,14 @@ def report_markdown(summary: dict[str, Any]) -> str:
     out = [
         f"# thresher ingest {summary['ingest_date']}",
         "",
-        f"- files found: **{summary['files_found']}**",
+        f"- files found: **{summary['files_found']}**"
+        + (
+            f" (and {summary['files_ignored']} ignored: "
+            + ", ".join(f"{c} {n}" for c, n in summary["ignored_by_code"].items())
+            + ")"
+            if summary.get("files_ignored")
+            else ""
+        ),
         f"- documents written: **{summary['documents_written']}**",
         f"- skipped (already ingested): **{summary['documents_skipped']}**",
         f"- failed: **{summary['documents_failed']}**"
