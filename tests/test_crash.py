@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import resource
 import shutil
 import signal
 import subprocess
@@ -212,3 +213,160 @@ def test_cli_stops_with_a_clear_message_when_the_lock_stays_taken(
         )
     assert proc.returncode == 3
     assert "another ingest is writing" in proc.stderr and "lock_timeout" in proc.stderr
+
+
+# --- reliability, round two (issue 14) -------------------------------------------------------
+
+
+def test_a_kill_between_table_commits_is_completed_by_the_next_nights_run(
+    corpora, env, reference, tmp_path: Path
+) -> None:
+    """Killed after the documents table of DAY1 moved into place and before the others:
+    a reader can tell (the commit journal names DAY1), and the next night's run (DAY2)
+    completes DAY1 before it reads the history, so no document is skipped against a date
+    whose paragraphs never landed."""
+    raw_a, raw_b = corpora
+    curated = tmp_path / "curated"
+    assert _ingest(raw_a, curated, DAY1, env, failpoint="after_documents") == -signal.SIGKILL
+    assert store.pending_commit(curated) == DAY1
+    assert _ingest(raw_b, curated, DAY2, env) == 0
+    assert store.pending_commit(curated) is None
+    got = _contents(curated)
+    for name, df in reference.items():
+        pd.testing.assert_frame_equal(got[name], df, obj=name)
+
+
+def test_a_kill_before_the_commit_leaves_no_table_of_the_date(corpora, env, tmp_path: Path) -> None:
+    raw_a, _ = corpora
+    curated = tmp_path / "curated"
+    assert _ingest(raw_a, curated, DAY1, env, failpoint="before_commit") == -signal.SIGKILL
+    assert store.pending_commit(curated) is None
+    assert not list(curated.rglob("part-0.parquet"))  # all four tables or none
+
+
+def test_a_kill_while_marking_near_duplicate_heads_leaves_nothing_behind(
+    env, tmp_path: Path
+) -> None:
+    """Heads of near-duplicate groups written in an earlier batch are marked at commit
+    (``_set_heads``); a kill there left a ``.tmp.heads`` file no run removed."""
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    original = story(77, 8)
+    write(raw, "a.txt", original)
+    write(raw, "b.txt", original[:-1] + ["A closing line the copy adds about the weather."])
+    cmd = [*_cmd(raw, curated, DAY1), "--batch-size", "1"]
+    killed = subprocess.run(
+        cmd, env=dict(env, THRESHER_FAILPOINT="in_set_heads"), capture_output=True, timeout=300
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert list(curated.rglob(".*.tmp.heads")), "the failpoint did not hit _set_heads"
+    assert subprocess.run(cmd, env=env, capture_output=True, timeout=300).returncode == 0
+    assert not [p for p in curated.rglob(".*") if ".tmp" in p.name], "temporary files left"
+    docs = pd.read_parquet(curated / "documents").set_index("source_path")
+    head = docs.loc["a.txt", "doc_id"]
+    assert docs.loc["a.txt", "near_dup_cluster"] == head == docs.loc["b.txt", "near_dup_cluster"]
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """{pid: command line} of every living process below ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found: dict[int, str] = {}
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, ppid in parents.items():
+            if ppid == parent and child not in found:
+                try:
+                    cmdline = (Path("/proc") / str(child) / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                found[child] = cmdline.replace(b"\0", b" ").decode(errors="replace")
+                frontier.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="supervision uses prctl")
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_run_takes_its_server_and_workers_with_it(
+    corpora, tmp_path: Path, signum: int
+) -> None:
+    """Local mode (no PREFECT_API_URL): the run starts Prefect's temporary API server and,
+    with --workers 2, worker processes. Killing `thresher ingest` must not leave them
+    running under PID 1."""
+    _, raw_b = corpora
+    home = tmp_path / "prefect"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PREFECT_HOME=str(home), PREFECT_PROFILES_PATH=str(home / "profiles.toml"))
+    proc = subprocess.Popen(
+        [*_cmd(raw_b, tmp_path / "curated", DAY1), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        seen: dict[int, str] = {}
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            seen.update(_descendants(proc.pid))
+            if any("uvicorn" in cmd for cmd in seen.values()):
+                break
+            time.sleep(0.2)
+        assert any("uvicorn" in cmd for cmd in seen.values()), "the temporary API never started"
+        time.sleep(1.0)
+        seen.update(_descendants(proc.pid))
+        proc.send_signal(signum)
+        assert proc.wait(timeout=60) == -signum
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(_alive(p) for p in seen):
+            time.sleep(0.2)
+        left = {p: c for p, c in seen.items() if _alive(p)}
+        assert not left, f"left running after {signal.Signals(signum).name}: {left}"
+    finally:
+        for pid in [proc.pid, *_descendants(proc.pid)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _no_bigger_files_than(limit: int) -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past it fail with EFBIG instead
+
+
+def test_a_write_the_system_refuses_ends_with_one_clear_line(corpora, env, tmp_path: Path) -> None:
+    """A full disk (here: the kernel's file-size limit, so writes fail with EFBIG as they
+    do with ENOSPC): exit code 5, one line saying why, yesterday's data untouched, no
+    temporary file or empty partition folder left."""
+    raw_a, raw_b = corpora
+    curated = tmp_path / "curated"
+    assert _ingest(raw_a, curated, DAY1, env) == 0
+    before = {p: p.read_bytes() for p in curated.rglob("*.parquet")}
+    proc = subprocess.run(
+        _cmd(raw_b, curated, DAY2),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=lambda: _no_bigger_files_than(20_000),
+    )
+    assert proc.returncode == 5, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("thresher: ") and "too large" in last.lower(), last
+    assert {p: p.read_bytes() for p in curated.rglob("*.parquet")} == before
+    assert not [p for p in curated.rglob(f"*{DAY2}*")], "partition folders left for DAY2"
+    assert not [p for p in curated.rglob(".*") if ".tmp" in p.name]
