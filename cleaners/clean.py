@@ -37,6 +37,10 @@ REASONS: tuple[str, ...] = (*REGISTRY, DUPLICATE)
 # Long articles have a few hundred paragraphs; 10,000 is a listing or a dump. Cleaning
 # costs about 0.1 ms per paragraph, so the cap also bounds one document's time.
 DEFAULT_MAX_PARAGRAPHS = 10_000
+# Cleaning holds about 40 bytes per byte of a document at its peak (measured on real
+# pages, benchmarks/memory_per_document.py): 10 MB bounds one document near 400 MB. An
+# article is well under 1 MB; a bigger "document" is a dump or a listing.
+DEFAULT_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,9 @@ class CleanSettings:
     uncurl_quotes: bool = False
     # A document split into more paragraphs than this is refused (a dump, not an article).
     max_paragraphs: int = DEFAULT_MAX_PARAGRAPHS
+    # A document (a file, or one JSONL record) larger than this is refused: it bounds the
+    # memory one document takes (files as a whole are bounded by max_file_bytes).
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
 
     @classmethod
     def from_disabled(cls, disabled: Iterable[str] = (), **kw: Any) -> CleanSettings:

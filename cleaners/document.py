@@ -133,6 +133,16 @@ def _check_json_value(value: Any, what: str, code: str) -> None:
             stack.extend((v, key, depth + 1) for v in item)
 
 
+def check_size(size: int, settings: CleanSettings) -> None:
+    """Refuse a document larger than ``settings.max_document_bytes`` before any work."""
+    if size > settings.max_document_bytes:
+        raise DocumentError(
+            "too_large",
+            f"a document of {size} bytes is over the limit of {settings.max_document_bytes} "
+            "(max_document_bytes)",
+        )
+
+
 def make_doc_id(source_path: str) -> str:
     """Stable id of a source: the same relative path gives the same id.
 
@@ -185,6 +195,7 @@ def process_document(
     Sidecar fields win over what is lifted from the text.
     """
     started = time.perf_counter()
+    check_size(len(data), settings)
     if not data.strip():
         raise DocumentError("empty", "file is empty or only white space")
     try:
@@ -222,6 +233,9 @@ def process_html(
     """
     started = time.perf_counter()
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    check_size(
+        len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "replace")), settings
+    )
     if not raw.strip():
         raise DocumentError("empty", "file is empty or only white space")
     if isinstance(data, str):
@@ -264,6 +278,7 @@ def process_record(
     ``text`` or ``html`` and any source fields (``url``, ``site``, ``fetched_at``, ...);
     its fields win over the dump's sidecar. ``source_sha256`` hashes the line's bytes."""
     started = time.perf_counter()
+    check_size(len(line), settings)
     try:
         decoded = decode_bytes(line)
     except UndecodableError as exc:

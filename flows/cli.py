@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cleaners.clean import DEFAULT_MAX_PARAGRAPHS
+from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD
 from flows.settings import DEFAULT_BATCH_SIZE, DEFAULT_LOCK_TIMEOUT
 from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
@@ -75,6 +75,7 @@ def _check_ingest_args(args: argparse.Namespace) -> str | None:
             max_file_bytes=args.max_file_bytes,
             max_expansion=args.max_expansion,
             max_paragraphs=args.max_paragraphs,
+            max_document_bytes=args.max_document_bytes,
             min_dedup_chars=args.min_dedup_chars,
             near_dup_threshold=args.near_dup_threshold,
             lock_timeout=args.lock_timeout,
@@ -139,6 +140,7 @@ def _run_ingest(ingest: Callable[..., dict], args: argparse.Namespace) -> dict:
         max_file_bytes=args.max_file_bytes,
         max_expansion=args.max_expansion,
         max_paragraphs=args.max_paragraphs,
+        max_document_bytes=args.max_document_bytes,
         lock_timeout=args.lock_timeout,
         workers=args.workers,
         dask_address=args.dask,
@@ -267,6 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_MAX_PARAGRAPHS,
         help=f"largest document accepted, in paragraphs (default {DEFAULT_MAX_PARAGRAPHS})",
+    )
+    ing.add_argument(
+        "--max-document-bytes",
+        type=int,
+        default=DEFAULT_MAX_DOCUMENT_BYTES,
+        help="largest document (a file, or one JSONL record) accepted, in bytes "
+        f"(default {DEFAULT_MAX_DOCUMENT_BYTES}); bounds one document's memory",
     )
     ing.add_argument(
         "--lock-timeout",

@@ -20,7 +20,7 @@ from prefect.futures import PrefectFuture
 from prefect.settings import PREFECT_API_URL
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
-from cleaners.clean import DEFAULT_MAX_PARAGRAPHS, CleanSettings
+from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS, CleanSettings
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD, DedupSettings
 from flows import pipeline, store
 from flows.history import History, SeenSource, load_history
@@ -85,6 +85,7 @@ def ingest(
     max_file_bytes: int = DEFAULT_MAX_BYTES,
     max_expansion: int = DEFAULT_MAX_EXPANSION,
     max_paragraphs: int = DEFAULT_MAX_PARAGRAPHS,
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
     uncurl_quotes: bool = False,
     min_dedup_chars: int = MIN_CROSS_DOC_CHARS,
     near_dup_threshold: float = NEAR_DUP_THRESHOLD,
@@ -109,6 +110,7 @@ def ingest(
         max_file_bytes=max_file_bytes,
         max_expansion=max_expansion,
         max_paragraphs=max_paragraphs,
+        max_document_bytes=max_document_bytes,
         min_dedup_chars=min_dedup_chars,
         near_dup_threshold=near_dup_threshold,
         lock_timeout=lock_timeout,
@@ -117,7 +119,10 @@ def ingest(
     log = get_run_logger()
     day = ingest_date or datetime.now(UTC).date().isoformat()
     settings = CleanSettings.from_disabled(
-        disabled_reasons or (), uncurl_quotes=uncurl_quotes, max_paragraphs=max_paragraphs
+        disabled_reasons or (),
+        uncurl_quotes=uncurl_quotes,
+        max_paragraphs=max_paragraphs,
+        max_document_bytes=max_document_bytes,
     )
     dedup_settings = DedupSettings(min_dedup_chars, near_dup_threshold)
     limits = (max_file_bytes, max_expansion)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from cleaners.clean import DEFAULT_MAX_PARAGRAPHS, REASONS
+from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS, REASONS
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD
 from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
 
@@ -52,6 +52,7 @@ NUMERIC: dict[str, tuple[type, float, Limit]] = {
     "max_file_bytes": (int, DEFAULT_MAX_BYTES, Limit(1)),
     "max_expansion": (int, DEFAULT_MAX_EXPANSION, Limit(1)),
     "max_paragraphs": (int, DEFAULT_MAX_PARAGRAPHS, Limit(1)),
+    "max_document_bytes": (int, DEFAULT_MAX_DOCUMENT_BYTES, Limit(1)),
     "min_dedup_chars": (int, MIN_CROSS_DOC_CHARS, Limit(1)),
     "near_dup_threshold": (float, NEAR_DUP_THRESHOLD, Limit(0, 1, above=True)),
     "lock_timeout": (float, DEFAULT_LOCK_TIMEOUT, Limit(0)),

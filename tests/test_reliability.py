@@ -421,3 +421,25 @@ def test_migrate_rewrites_old_partitions_to_the_declared_schema(env, tmp_path: P
     assert migrated.column("doc_id").equals(original.column("doc_id"))
     assert migrated.column("minhash").null_count == migrated.num_rows
     assert cli(env, "migrate", curated).stdout.startswith("every partition already matches")
+
+
+def test_a_document_over_max_document_bytes_is_refused_before_any_work(
+    tmp_path: Path, prefect_harness
+) -> None:
+    """One large document used to cost about 75 times its size in memory (a 40 MB file:
+    3 GB); ``max_document_bytes`` (10 MB by default) bounds what one document can take,
+    for files and for each JSONL record, while a dump as a whole may stay larger."""
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    raw.mkdir()
+    big = "\n\n".join(p for n in range(300, 420) for p in story(n, 12))  # about 200 KB
+    (raw / "big.txt").write_text(big)
+    (raw / "small.txt").write_text(text())
+    records = [json.dumps({"text": big}), json.dumps({"text": text()})]
+    (raw / "dump.jsonl").write_text("\n".join(records) + "\n")
+    run(raw, curated, DAY1, max_document_bytes=100_000)
+    errors = _errors(curated)
+    assert set(errors.index) == {"big.txt", "dump.jsonl:1"}
+    assert (errors["error"] == "too_large").all()
+    assert "max_document_bytes" in errors.loc["big.txt", "message"]
+    docs = pd.read_parquet(curated / "documents")
+    assert set(docs["source_path"]) == {"small.txt", "dump.jsonl:2"}
