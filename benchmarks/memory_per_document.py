@@ -3,8 +3,8 @@
 Documents are real scraped pages (the plain-text scrapes of ../shared/eval/wcxb-dev and
 aeb-dev) joined until the wanted size, written to a temporary folder outside the project;
 each size is measured in a fresh process (``process_paths``, the read + clean step of a
-run, with ``max_paragraphs`` lifted so the size alone decides). Reports the growth of the
-process's peak RSS over its baseline after imports.
+run, with ``max_paragraphs`` and ``max_document_bytes`` lifted so the size alone
+decides). Reports the growth of the process's peak RSS over its baseline after imports.
 
     .venv/bin/python benchmarks/memory_per_document.py --sizes 1 5 10 40
 """
@@ -47,7 +47,7 @@ def measure(folder: str, name: str) -> None:
     from cleaners.clean import CleanSettings
     from flows.pipeline import process_paths
 
-    settings = CleanSettings(max_paragraphs=10**9)
+    settings = CleanSettings(max_paragraphs=10**9, max_document_bytes=10**11)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     result = process_paths(Path(folder), [name], settings, max_bytes=10**10)
