@@ -239,9 +239,10 @@ def repair_text(text: str, *, uncurl_quotes: bool = False) -> Repaired:
         if fixed == text:
             break
         text = fixed
-        if "&" not in text and not ftfy.badness.is_bad(text):
-            # Nothing left for ftfy (no entity, nothing that looks like mojibake) and our
-            # own steps are idempotent: another pass would change nothing.
+        if "&" not in text and (text.isascii() or not ftfy.badness.is_bad(text)):
+            # Nothing left for ftfy (no entity, nothing that looks like mojibake: ASCII
+            # never does) and our own steps are idempotent: another pass would change
+            # nothing.
             break
     return Repaired(text, list(fixes))
 
