@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from functools import cache, lru_cache
 from pathlib import Path
 from re import _constants as _sre_constants
@@ -160,8 +161,24 @@ def literals_in(low: str) -> frozenset[str]:
     def on_match(literal_id: int, start: int, end: int, flags: int, context: Any) -> None:
         found.append(literal_id)
 
-    database.scan(low.encode("utf-8", "surrogatepass"), match_event_handler=on_match)
+    database.scan(
+        low.encode("utf-8", "surrogatepass"),
+        match_event_handler=on_match,
+        scratch=_scratch(database),
+    )
     return frozenset(literals[i] for i in found)
+
+
+_THREAD = threading.local()
+
+
+def _scratch(database: Any) -> Any:
+    """This thread's Hyperscan scratch space: a scan needs one of its own (batches are
+    cleaned in concurrent threads, and a shared scratch fails with ScratchInUseError)."""
+    scratch = getattr(_THREAD, "scratch", None)
+    if scratch is None:
+        scratch = _THREAD.scratch = hyperscan.Scratch(database)
+    return scratch
 
 
 # A literal shorter than this is too common to be worth testing first.
