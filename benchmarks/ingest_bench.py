@@ -117,9 +117,13 @@ def _sample_tree(pid: int, peak: list[int], stop: threading.Event) -> None:
         stop.wait(0.2)
 
 
-def ingest(raw: Path, curated: Path, workers: int, env: dict[str, str]) -> dict:
-    cmd = [str(EXE), "ingest", str(raw), str(curated), "--json", "--workers", str(workers)]
-    cmd += ["--batch-size", "1000", "--ingest-date", "2026-11-21"]
+def ingest(
+    raw: Path, curated: Path, workers: int, env: dict[str, str], defaults: bool = False
+) -> dict:
+    """One ``thresher ingest`` run; ``defaults``: no option but the date."""
+    cmd = [str(EXE), "ingest", str(raw), str(curated), "--json", "--ingest-date", "2026-11-21"]
+    if not defaults:
+        cmd += ["--workers", str(workers), "--batch-size", "1000"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     peak, stop = [0], threading.Event()

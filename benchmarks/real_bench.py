@@ -1,0 +1,209 @@
+"""Cleaning speed on real pages: the plain-text scrapes of ../shared/eval (wcxb-dev and
+aeb-dev: the 1,359 that are not empty, from about 1,200 sites), with trafilatura and
+datatrove's C4 line rules on the same pages as references, in the same run.
+
+    .venv/bin/python benchmarks/real_bench.py --docs 10000 [--work /tmp/real-bench]
+
+Reports:
+
+- cleaning alone: ``process_document`` over every real page once (texts preloaded, one
+  process, one core): documents/s and MB/s;
+- references, one core, inputs preloaded: ``trafilatura.extract`` on the same pages'
+  original HTML (comments off, tables kept: what thresher's HTML path asks), and
+  datatrove's ``C4QualityFilter`` (``min_num_sentences=-1``, ``filter_curly_bracket=False``,
+  ``filter_lorem_ipsum=False``) on the same texts, if the ``bench`` extra is installed
+  (``pip install -e '.[bench]'``);
+- ``thresher ingest`` end to end with default settings on ``--docs`` documents: the real
+  pages replicated, each copy with a marker word inserted after the first word of every
+  paragraph (so cross-document dedup cannot shortcut the work): wall time, documents/s,
+  MB/s, peak RSS of the process tree, and the flow's seconds per stage.
+
+Pages stay in ../shared: the corpus is written under WORK (a temporary folder by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.ingest_bench import ingest  # noqa: E402
+
+EVAL = ROOT.parent / "shared" / "eval"
+LETTERS = "bcdfghjklmnpqrstvwxz"
+
+
+def pages() -> list[tuple[str, str, Path]]:
+    """(id, scraped text, original HTML file) of every development page."""
+    out = []
+    for folder, suffix in (("wcxb-dev", ".html.gz"), ("aeb-dev", ".html")):
+        for txt in sorted((EVAL / folder).glob("*.txt")):
+            if txt.name.endswith(".gold.txt"):
+                continue
+            page_id = txt.name[: -len(".txt")]
+            text = txt.read_text(encoding="utf-8", errors="replace")
+            if not text.strip():
+                continue  # a few scrapes are empty: nothing to clean
+            out.append((f"{folder}-{page_id}", text, txt.with_name(page_id + suffix)))
+    if not out:
+        raise SystemExit(f"no pages under {EVAL}")
+    return out
+
+
+def marker(copy: int) -> str:
+    """A made-up word naming a copy: 0 -> '', 1 -> 'zob', ..."""
+    if copy == 0:
+        return ""
+    word = ""
+    while copy:
+        copy, digit = divmod(copy, len(LETTERS))
+        word += LETTERS[digit] + "o"
+    return "z" + word
+
+
+def variant(text: str, copy: int) -> str:
+    """The page with the copy's marker after the first word of every paragraph."""
+    word = marker(copy)
+    if not word:
+        return text
+    out = []
+    for para in text.split("\n\n"):
+        head, sep, rest = para.partition(" ")
+        out.append(f"{head} {word} {rest}" if sep else para)
+    return "\n\n".join(out)
+
+
+def write_corpus(raw: Path, all_pages: list[tuple[str, str, Path]], docs: int) -> int:
+    written = 0
+    for n in range(docs):
+        page_id, text, _ = all_pages[n % len(all_pages)]
+        path = raw / f"{n // 1000:03d}" / f"{page_id}-{n // len(all_pages)}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = variant(text, n // len(all_pages)).encode()
+        path.write_bytes(data)
+        written += len(data)
+    return written
+
+
+def clean_alone(texts: list[str]) -> dict[str, float]:
+    from cleaners.document import process_document
+
+    datas = [t.encode() for t in texts]
+    process_document(datas[0], "warm-up.txt")
+    t0 = time.perf_counter()
+    for i, data in enumerate(datas):
+        process_document(data, f"{i}.txt")
+    dt = time.perf_counter() - t0
+    return {
+        "docs": len(datas),
+        "docs_per_s": len(datas) / dt,
+        "mb_per_s": sum(map(len, datas)) / dt / 1e6,
+    }
+
+
+def trafilatura_alone(html_files: list[Path]) -> dict[str, float]:
+    import trafilatura
+
+    html = []
+    for f in html_files:
+        if f.exists():
+            raw = gzip.decompress(f.read_bytes()) if f.suffix == ".gz" else f.read_bytes()
+            html.append(raw.decode("utf-8", errors="replace"))
+    trafilatura.extract(html[0], include_comments=False, include_tables=True)
+    t0 = time.perf_counter()
+    for page in html:
+        trafilatura.extract(page, include_comments=False, include_tables=True)
+    dt = time.perf_counter() - t0
+    return {"pages": len(html), "pages_per_s": len(html) / dt}
+
+
+def c4_alone(texts: list[str]) -> dict[str, float] | None:
+    try:
+        from datatrove.data import Document
+        from datatrove.pipeline.filters import C4QualityFilter
+    except ImportError:
+        return None
+    rules = C4QualityFilter(
+        min_num_sentences=-1, filter_curly_bracket=False, filter_lorem_ipsum=False
+    )
+    docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
+    t0 = time.perf_counter()
+    for doc in docs:
+        rules.filter(doc)
+    dt = time.perf_counter() - t0
+    return {"docs": len(docs), "docs_per_s": len(docs) / dt}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--docs", type=int, default=10_000)
+    ap.add_argument("--work", type=Path, help="write the corpus and output here")
+    args = ap.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="thresher-real-"))
+    work.mkdir(parents=True, exist_ok=True)
+    all_pages = pages()
+    texts = [t for _, t, _ in all_pages]
+    alone = clean_alone(texts)
+    print(
+        f"cleaning alone, 1 core, {alone['docs']} real pages: {alone['docs_per_s']:.1f} docs/s, "
+        f"{alone['mb_per_s']:.2f} MB/s",
+        flush=True,
+    )
+    traf = trafilatura_alone([h for _, _, h in all_pages])
+    print(f"trafilatura.extract, 1 core, same pages' HTML: {traf['pages_per_s']:.1f} pages/s")
+    c4 = c4_alone(texts)
+    print(
+        f"datatrove C4QualityFilter, 1 core, same texts: {c4['docs_per_s']:.0f} docs/s"
+        if c4
+        else "datatrove C4QualityFilter: not installed (pip install -e '.[bench]')",
+        flush=True,
+    )
+    raw, curated = work / "raw", work / "curated"
+    if not (raw / ".done").exists():
+        shutil.rmtree(raw, ignore_errors=True)
+        size = write_corpus(raw, all_pages, args.docs)
+        (raw / ".done").write_text(str(size))
+    size = int((raw / ".done").read_text())
+    shutil.rmtree(curated, ignore_errors=True)
+    env = dict(
+        os.environ,
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_HOME=str(work / "prefect"),
+        PREFECT_LOGGING_LEVEL="WARNING",
+    )
+    run = ingest(raw, curated, 1, env, defaults=True)
+    s = run["summary"]
+    row = {
+        "docs": args.docs,
+        "raw_mb": round(size / 1e6, 1),
+        "wall_s": round(run["wall_s"], 1),
+        "docs_per_s": round(args.docs / run["wall_s"], 1),
+        "mb_per_s": round(size / 1e6 / run["wall_s"], 2),
+        "peak_rss_mb": round(run["peak_rss_mb"]),
+        "stage_seconds": s.get("stage_seconds"),
+        "written": s["documents_written"],
+        "failed": s["documents_failed"],
+    }
+    print(f"thresher ingest, defaults: {json.dumps(row)}")
+    print(
+        f"ingest vs trafilatura: {row['docs_per_s'] / traf['pages_per_s']:.2f}x; "
+        + (f"vs C4 rules: {row['docs_per_s'] / c4['docs_per_s']:.3f}x" if c4 else "")
+    )
+    (work / "results.json").write_text(
+        json.dumps({"alone": alone, "trafilatura": traf, "c4": c4, "ingest": row}, indent=1)
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
