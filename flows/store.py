@@ -267,7 +267,11 @@ class PartitionWriter:
         os.replace(dst, src)
 
     def abort(self) -> None:
-        """Drop everything written so far; the old partitions stay as they were."""
+        """Drop everything written so far; the old partitions stay as they were. Once
+        the commit journal is written the commit is decided: its files stay for the next
+        run to move into place (``recover``), and nothing is dropped."""
+        if self._journaled:
+            return
         for name, writer in self._writers.items():
             try:
                 writer.close()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from flows import store
 from flows.pipeline import process_paths, table_rows
@@ -67,3 +69,36 @@ def test_no_staging_left_and_stale_staging_cleaned(tmp_path: Path) -> None:
     hidden = [p for p in curated.rglob("*") if p.name.startswith(".")]
     assert hidden == []
     assert len(pd.read_parquet(curated / "documents")) == 0
+
+
+def test_a_commit_that_fails_after_its_journal_is_completed_not_dropped(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Once the journal is written the commit is decided: if a rename then fails (the
+    disk, the network file system), the run's clean-up must not delete the files still
+    to move, or the date would keep new documents beside old paragraphs for good."""
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    raw.mkdir()
+    (raw / "a.txt").write_text(BODY)
+    (raw / "bad.txt").write_bytes(b"")
+    writer = store.PartitionWriter(curated, "2026-11-21")
+    writer.append(_rows(raw, ["a.txt", "bad.txt"]))
+    real_move = store._move_into_place
+    moved: list[Path] = []
+
+    def failing_after_one(tmp: Path) -> None:
+        if moved:
+            raise OSError(errno.EIO, "Input/output error")
+        moved.append(tmp)
+        real_move(tmp)
+
+    monkeypatch.setattr(store, "_move_into_place", failing_after_one)
+    with pytest.raises(OSError):
+        writer.commit()
+    writer.abort()  # what the flow does when the commit task finally fails
+    monkeypatch.undo()
+    assert store.pending_commit(curated) == "2026-11-21"
+    assert store.recover(curated) == "2026-11-21"
+    assert store.pending_commit(curated) is None
+    counts = {t: len(pd.read_parquet(curated / t)) for t in ("documents", "paragraphs", "errors")}
+    assert counts == {"documents": 1, "paragraphs": 1, "errors": 1}
