@@ -73,10 +73,14 @@ def raw_bytes(raw: Path) -> int:
 
 
 def clean_alone(raw: Path) -> dict[str, float]:
+    files = sorted(raw.rglob("*.txt"))[:SAMPLE]
+    return time_cleaning([f.read_bytes() for f in files])
+
+
+def time_cleaning(datas: list[bytes]) -> dict[str, float]:
+    """``process_document`` over preloaded documents in this process (one core)."""
     from cleaners.document import process_document
 
-    files = sorted(raw.rglob("*.txt"))[:SAMPLE]
-    datas = [f.read_bytes() for f in files]
     process_document(datas[0], "warm-up.txt")
     t0 = time.perf_counter()
     for i, data in enumerate(datas):
@@ -139,6 +143,17 @@ def ingest(
     return {"wall_s": wall, "peak_rss_mb": peak[0] / 1e6, "summary": summary}
 
 
+def run_env(work: Path) -> dict[str, str]:
+    """The environment of the measured runs: offline, quiet, Prefect state under WORK."""
+    return dict(
+        os.environ,
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_HOME=str(work / "prefect"),
+        PREFECT_LOGGING_LEVEL="WARNING",
+    )
+
+
 def plain(raw: Path, curated: Path) -> float:
     """The same batches without Prefect: read and clean, dedup, write, in one loop."""
     from flows import pipeline, store
@@ -169,13 +184,7 @@ def main() -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="thresher-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     largest = max(args.docs)
-    env = dict(
-        os.environ,
-        DO_NOT_TRACK="1",
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_HOME=str(work / "prefect"),
-        PREFECT_LOGGING_LEVEL="WARNING",
-    )
+    env = run_env(work)
 
     first = corpus(work, min(args.docs), largest)
     alone = clean_alone(first)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.ingest_bench import ingest  # noqa: E402
+from benchmarks.ingest_bench import ingest, run_env, time_cleaning  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 LETTERS = "bcdfghjklmnpqrstvwxz"
@@ -94,22 +93,6 @@ def write_corpus(raw: Path, all_pages: list[tuple[str, str, Path]], docs: int) -
     return written
 
 
-def clean_alone(texts: list[str]) -> dict[str, float]:
-    from cleaners.document import process_document
-
-    datas = [t.encode() for t in texts]
-    process_document(datas[0], "warm-up.txt")
-    t0 = time.perf_counter()
-    for i, data in enumerate(datas):
-        process_document(data, f"{i}.txt")
-    dt = time.perf_counter() - t0
-    return {
-        "docs": len(datas),
-        "docs_per_s": len(datas) / dt,
-        "mb_per_s": sum(map(len, datas)) / dt / 1e6,
-    }
-
-
 def trafilatura_alone(html_files: list[Path]) -> dict[str, float]:
     import trafilatura
 
@@ -152,9 +135,9 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     all_pages = pages()
     texts = [t for _, t, _ in all_pages]
-    alone = clean_alone(texts)
+    alone = time_cleaning([t.encode() for t in texts])
     print(
-        f"cleaning alone, 1 core, {alone['docs']} real pages: {alone['docs_per_s']:.1f} docs/s, "
+        f"cleaning alone, 1 core, {alone['pages']} real pages: {alone['docs_per_s']:.1f} docs/s, "
         f"{alone['mb_per_s']:.2f} MB/s",
         flush=True,
     )
@@ -174,13 +157,7 @@ def main() -> int:
         (raw / ".done").write_text(str(size))
     size = int((raw / ".done").read_text())
     shutil.rmtree(curated, ignore_errors=True)
-    env = dict(
-        os.environ,
-        DO_NOT_TRACK="1",
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_HOME=str(work / "prefect"),
-        PREFECT_LOGGING_LEVEL="WARNING",
-    )
+    env = run_env(work)
     run = ingest(raw, curated, 1, env, defaults=True)
     s = run["summary"]
     row = {

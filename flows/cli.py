@@ -68,19 +68,7 @@ def _check_ingest_args(args: argparse.Namespace) -> str | None:
     from flows.settings import SettingsError, check_settings
 
     try:
-        check_settings(
-            ingest_date=args.ingest_date,
-            batch_size=args.batch_size,
-            disabled_reasons=args.disable or [],
-            max_file_bytes=args.max_file_bytes,
-            max_expansion=args.max_expansion,
-            max_paragraphs=args.max_paragraphs,
-            max_document_bytes=args.max_document_bytes,
-            min_dedup_chars=args.min_dedup_chars,
-            near_dup_threshold=args.near_dup_threshold,
-            lock_timeout=args.lock_timeout,
-            workers=args.workers,
-        )
+        check_settings(**_flow_parameters(args))
     except SettingsError as exc:
         return str(exc)
     if not args.raw_dir.is_dir():
@@ -129,8 +117,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _run_ingest(ingest: Callable[..., dict], args: argparse.Namespace) -> dict:
     return ingest(
-        raw_dir=str(args.raw_dir),
-        curated_dir=str(args.curated_dir),
+        raw_dir=str(args.raw_dir), curated_dir=str(args.curated_dir), **_flow_parameters(args)
+    )
+
+
+def _flow_parameters(args: argparse.Namespace) -> dict:
+    """The ``ingest`` flow's settings, from the command line."""
+    return dict(
         ingest_date=args.ingest_date,
         batch_size=args.batch_size,
         disabled_reasons=args.disable or [],

@@ -36,6 +36,22 @@ def prefect_harness():
         yield
 
 
+@pytest.fixture(scope="module")
+def env(prefect_harness, tmp_path_factory) -> dict[str, str]:
+    """The environment of a `thresher` process in tests: the session's Prefect test API
+    (no temporary server to start) and a Prefect home of its own."""
+    from prefect.settings import PREFECT_API_URL
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    return dict(
+        os.environ,
+        PREFECT_API_URL=str(PREFECT_API_URL.value()),
+        PREFECT_HOME=str(home),
+        PREFECT_PROFILES_PATH=str(home / "profiles.toml"),
+        PREFECT_LOGGING_LEVEL="WARNING",
+    )
+
+
 # Hypothesis: derandomised in CI so a red build reproduces; random locally to explore.
 from hypothesis import settings as _hypothesis_settings  # noqa: E402
 

@@ -44,20 +44,6 @@ def corpora(tmp_path_factory) -> tuple[Path, Path]:
     return raw_a, raw_b
 
 
-@pytest.fixture(scope="module")
-def env(prefect_harness, tmp_path_factory) -> dict[str, str]:
-    from prefect.settings import PREFECT_API_URL
-
-    home = tmp_path_factory.mktemp("prefect-home")
-    return dict(
-        os.environ,
-        PREFECT_API_URL=str(PREFECT_API_URL.value()),
-        PREFECT_HOME=str(home),
-        PREFECT_PROFILES_PATH=str(home / "profiles.toml"),
-        PREFECT_LOGGING_LEVEL="WARNING",
-    )
-
-
 def _cmd(raw: Path, curated: Path, day: str, *extra: str) -> list[str]:
     return [str(EXE), "ingest", str(raw), str(curated), "--ingest-date", day, *extra]
 

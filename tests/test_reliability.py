@@ -36,21 +36,6 @@ def text() -> str:
     return "\n\n".join(story(next(_texts), 4))
 
 
-@pytest.fixture(scope="module")
-def env(prefect_harness, tmp_path_factory) -> dict[str, str]:
-    """The CLI's environment: the session's Prefect test API (no temporary server)."""
-    from prefect.settings import PREFECT_API_URL
-
-    home = tmp_path_factory.mktemp("prefect-home")
-    return dict(
-        os.environ,
-        PREFECT_API_URL=str(PREFECT_API_URL.value()),
-        PREFECT_HOME=str(home),
-        PREFECT_PROFILES_PATH=str(home / "profiles.toml"),
-        PREFECT_LOGGING_LEVEL="WARNING",
-    )
-
-
 def cli(env: dict, *args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(EXE), *map(str, args)], env=env, capture_output=True, text=True, timeout=timeout
