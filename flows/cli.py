@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD
-from flows.settings import DEFAULT_BATCH_SIZE, DEFAULT_LOCK_TIMEOUT
+from flows.settings import AUTO_WORKERS_FROM, DEFAULT_BATCH_SIZE, DEFAULT_LOCK_TIMEOUT
 from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
 
 if TYPE_CHECKING:
@@ -280,8 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="clean batches in this many local processes (default 1: threads of this one)",
+        default=0,
+        help="clean batches in this many local processes; 1: threads of this one; "
+        f"0 (default): one per core when there are at least {AUTO_WORKERS_FROM} input files",
     )
     ing.add_argument(
         "--dask",

@@ -24,8 +24,14 @@ from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS, C
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD, DedupSettings
 from flows import pipeline, store
 from flows.history import History, SeenSource, load_history
-from flows.settings import DEFAULT_BATCH_SIZE, DEFAULT_LOCK_TIMEOUT, check_settings
-from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION, Listing, scan
+from flows.settings import (
+    AUTO_WORKERS_FROM,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_LOCK_TIMEOUT,
+    check_settings,
+    workers_for,
+)
+from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION, Listing, count_inputs, scan
 
 # Batches being cleaned (or cleaned and waiting their turn) at once.
 DEFAULT_IN_FLIGHT = 4
@@ -90,7 +96,7 @@ def ingest(
     min_dedup_chars: int = MIN_CROSS_DOC_CHARS,
     near_dup_threshold: float = NEAR_DUP_THRESHOLD,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    workers: int = 1,
+    workers: int = 0,
     dask_address: str | None = None,
 ) -> dict[str, Any]:
     """Ingest every raw document under ``raw_dir`` into the curated Parquet dataset.
@@ -99,8 +105,9 @@ def ingest(
     ``ingest_date`` is replaced by this run's output. Runs on one ``curated_dir`` take
     turns: a run waits up to ``lock_timeout`` seconds for another to finish.
 
-    Cleaning runs in threads of this process by default; ``workers`` > 1 runs the batches
-    in that many processes, and ``dask_address`` (a Dask scheduler such as
+    ``workers`` > 1 runs the cleaning batches in that many processes, 1 in threads of this
+    process; 0 (the default) uses one process per core when the run has at least
+    ``AUTO_WORKERS_FROM`` input files, else threads, and ``dask_address`` (a Dask scheduler such as
     ``tcp://10.0.0.5:8786``) on a Dask cluster through prefect-dask. Dedup and writing
     stay in this process, in order, so every way gives the same curated data."""
     check_settings(  # a setting out of range stops the run before anything is touched
@@ -127,6 +134,9 @@ def ingest(
     dedup_settings = DedupSettings(min_dedup_chars, near_dup_threshold)
     limits = (max_file_bytes, max_expansion)
     args = (raw_dir, curated_dir, day, batch_size, settings, dedup_settings, limits)
+    if not dask_address:
+        inputs = count_inputs(Path(raw_dir), AUTO_WORKERS_FROM)
+        workers = workers_for(workers, inputs, os.cpu_count())
     with store.curated_lock(Path(curated_dir), lock_timeout, on_wait=log.warning):
         if workers <= 1 and not dask_address:
             summary = _ingest_locked(*args)

@@ -18,6 +18,10 @@ from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD
 from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
 
 DEFAULT_BATCH_SIZE = 500
+# workers = 0 (the default) means: one worker process per core when the run has at least
+# this many input files (worker start-up, about 10 s, is then a small share), else the
+# threads of the flow process.
+AUTO_WORKERS_FROM = 2_000
 # How long a run waits for another run on the same curated folder to finish.
 DEFAULT_LOCK_TIMEOUT = 600.0
 
@@ -56,7 +60,7 @@ NUMERIC: dict[str, tuple[type, float, Limit]] = {
     "min_dedup_chars": (int, MIN_CROSS_DOC_CHARS, Limit(1)),
     "near_dup_threshold": (float, NEAR_DUP_THRESHOLD, Limit(0, 1, above=True)),
     "lock_timeout": (float, DEFAULT_LOCK_TIMEOUT, Limit(0)),
-    "workers": (int, 1, Limit(1)),
+    "workers": (int, 0, Limit(0)),
 }
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -82,6 +86,18 @@ def canonical_date(value: str) -> str:
     except ValueError:
         raise SettingsError(f"ingest_date {value!r} is not a calendar date") from None
     return value
+
+
+def workers_for(requested: int, inputs: int, cores: int | None) -> int:
+    """Worker processes for a run: ``requested`` if given (>= 1); for 0, one per core
+    when there are at least ``AUTO_WORKERS_FROM`` inputs, else 1 (threads).
+
+    >>> workers_for(0, 10_000, 2), workers_for(0, 50, 2), workers_for(3, 50, 2)
+    (2, 1, 3)
+    """
+    if requested >= 1:
+        return requested
+    return max(1, cores or 1) if inputs >= AUTO_WORKERS_FROM else 1
 
 
 def check_settings(**values: Any) -> None:

@@ -139,6 +139,18 @@ def scan(raw_dir: Path) -> Listing:
 BAD_NAME = "file name is not UTF-8 (its bytes are shown as \\xNN); rename it to UTF-8 to ingest it"
 
 
+def count_inputs(raw_dir: Path, up_to: int) -> int:
+    """How many files under ``raw_dir`` have an input's name, counting no further than
+    ``up_to`` (a quick look for deciding how to run, not the listing a run reads)."""
+    found = 0
+    for _, dirnames, filenames in os.walk(raw_dir):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        found += sum(1 for name in filenames if source_kind(name) is not None)
+        if found >= up_to:
+            break
+    return min(found, up_to)
+
+
 def discover(raw_dir: Path) -> list[str]:
     """Relative paths of every raw document under ``raw_dir``, sorted."""
     return scan(raw_dir).paths
