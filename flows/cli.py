@@ -17,8 +17,16 @@ from typing import TYPE_CHECKING
 
 from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD
-from flows.settings import AUTO_WORKERS_FROM, DEFAULT_BATCH_SIZE, DEFAULT_LOCK_TIMEOUT
-from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
+
+# Only settings here: `thresher ingest` is a supervisor that starts the run as a child
+# process, and should start fast (flows.sources would import trafilatura).
+from flows.settings import (
+    AUTO_WORKERS_FROM,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_EXPANSION,
+)
 
 if TYPE_CHECKING:
     from cleaners.document import ProcessedDocument

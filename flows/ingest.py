@@ -28,10 +28,12 @@ from flows.settings import (
     AUTO_WORKERS_FROM,
     DEFAULT_BATCH_SIZE,
     DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_EXPANSION,
     check_settings,
     workers_for,
 )
-from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION, Listing, count_inputs, scan
+from flows.sources import Listing, count_inputs, scan
 
 # Batches being cleaned (or cleaned and waiting their turn) at once.
 DEFAULT_IN_FLIGHT = 4

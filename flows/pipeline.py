@@ -27,13 +27,8 @@ from cleaners.document import (
 )
 from cleaners.neardup import NearDupIndex
 from flows.history import History, SeenSource
-from flows.sources import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_EXPANSION,
-    RawSource,
-    read_source,
-    source_kind,
-)
+from flows.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
+from flows.sources import RawSource, read_source, source_kind
 
 
 @dataclass

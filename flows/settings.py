@@ -15,9 +15,13 @@ from typing import Any
 
 from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS, REASONS
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD
-from flows.sources import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
 
 DEFAULT_BATCH_SIZE = 500
+# Files larger than this (decompressed) are refused with a clear error.
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# A compressed file may expand to at most this many times its size (text gzips 3-10x),
+# except that anything may expand to 1 MB (flows.sources.EXPANSION_FLOOR_BYTES).
+DEFAULT_MAX_EXPANSION = 100
 # workers = 0 (the default) means: one worker process per core when the run has at least
 # this many input files (worker start-up, about 10 s, is then a small share), else the
 # threads of the flow process.

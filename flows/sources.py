@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cleaners.document import DocumentError, load_json, validate_sidecar
+from flows.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
 
 SIDECAR_SUFFIX = ".meta.json"
 GZIP_SUFFIX = ".gz"
@@ -29,10 +30,6 @@ KINDS: dict[str, Literal["text", "html", "jsonl"]] = {
     ".htm": "html",
     ".jsonl": "jsonl",
 }
-# Files larger than this (decompressed) are refused with a clear error (a flow setting).
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
-# A compressed file may expand to at most this many times its size (text gzips 3-10x)...
-DEFAULT_MAX_EXPANSION = 100
 # ...except that anything may expand to this much (a tiny file of repeated text).
 EXPANSION_FLOOR_BYTES = 1024 * 1024
 # A sidecar holds a few source fields: anything larger is refused unread.
