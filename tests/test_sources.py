@@ -88,3 +88,20 @@ def test_too_large_is_refused(tmp_path: Path) -> None:
     (tmp_path / "big.txt").write_text(BODY * 10)
     result = process_paths(tmp_path, ["big.txt"], max_bytes=100)
     assert [e[1] for e in result.errors] == ["too_large"]
+
+
+def test_count_inputs_counts_input_names_and_stops_at_the_bound(tmp_path: Path) -> None:
+    """What decides automatic workers: inputs by name, hidden folders and other types
+    left out, and no further than asked."""
+    from flows.settings import workers_for
+    from flows.sources import count_inputs
+
+    for i in range(7):
+        (tmp_path / f"a{i}.txt").write_text(BODY)
+    (tmp_path / "b.jsonl.gz").write_bytes(b"")
+    (tmp_path / "notes.csv").write_text("x")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "c.txt").write_text(BODY)
+    assert count_inputs(tmp_path, up_to=100) == 8
+    assert count_inputs(tmp_path, up_to=3) == 3
+    assert workers_for(0, count_inputs(tmp_path, up_to=2000), cores=4) == 1
