@@ -28,7 +28,7 @@ from cleaners.document import (
 from cleaners.neardup import NearDupIndex
 from flows.history import History, SeenSource
 from flows.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
-from flows.sources import RawSource, read_source, source_kind
+from flows.sources import RawRoot, RawSource, read_source, source_kind
 
 
 @dataclass
@@ -56,27 +56,44 @@ def process_paths(
     Input whose bytes (sha256) are in ``seen`` was ingested by an earlier run: it is
     skipped, with where it went before, and not cleaned again."""
     out = BatchResult()
-    for rel in paths:
-        try:
-            started = time.perf_counter()
-            source = read_source(raw_dir, rel, max_bytes=max_bytes, max_expansion=max_expansion)
-            out.timings["read"] = out.timings.get("read", 0.0) + time.perf_counter() - started
-            if source_kind(rel) == "jsonl":
-                _process_jsonl(source, settings, seen or {}, out)
-                continue
-            why = _seen_before(seen or {}, source.data, rel)
-            if why is not None:
-                out.skipped.append((rel, why))
-                continue
-            process = process_html if source_kind(rel) == "html" else process_document
-            out.docs.append(
-                process(source.data, rel, source.sidecar, settings, timings=out.timings)
-            )
-        except DocumentError as exc:
-            out.errors.append((rel, exc.code, exc.message))
-        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
-            out.errors.append((rel, "internal_error", f"{type(exc).__name__}: {exc}"))
+    try:
+        root = RawRoot(raw_dir)  # opened once per batch; every file is reached from it
+    except OSError as exc:
+        out.errors.extend((rel, "vanished", f"raw folder cannot be opened: {exc}") for rel in paths)
+        return out
+    with root:
+        for rel in paths:
+            _process_path(root, rel, settings, max_bytes, seen, max_expansion, out)
     return out
+
+
+def _process_path(
+    root: RawRoot,
+    rel: str,
+    settings: CleanSettings,
+    max_bytes: int,
+    seen: Mapping[str, SeenSource] | None,
+    max_expansion: int,
+    out: BatchResult,
+) -> None:
+    """Read and clean one raw file into ``out`` (documents, skipped or errors)."""
+    try:
+        started = time.perf_counter()
+        source = read_source(root, rel, max_bytes=max_bytes, max_expansion=max_expansion)
+        out.timings["read"] = out.timings.get("read", 0.0) + time.perf_counter() - started
+        if source_kind(rel) == "jsonl":
+            _process_jsonl(source, settings, seen or {}, out)
+            return
+        why = _seen_before(seen or {}, source.data, rel)
+        if why is not None:
+            out.skipped.append((rel, why))
+            return
+        process = process_html if source_kind(rel) == "html" else process_document
+        out.docs.append(process(source.data, rel, source.sidecar, settings, timings=out.timings))
+    except DocumentError as exc:
+        out.errors.append((rel, exc.code, exc.message))
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
+        out.errors.append((rel, "internal_error", f"{type(exc).__name__}: {exc}"))
 
 
 def _seen_before(seen: Mapping[str, SeenSource], data: bytes, path: str) -> str | None:

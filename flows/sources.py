@@ -15,6 +15,7 @@ import os
 import stat
 import zlib
 from collections import deque
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -372,14 +373,15 @@ def _read_sidecar(root: RawRoot, side_rel: str) -> dict[str, Any] | None:
 
 
 def read_source(
-    raw_dir: Path,
+    raw_dir: Path | RawRoot,
     rel: str,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_expansion: int = DEFAULT_MAX_EXPANSION,
 ) -> RawSource:
     """Read one raw file (decompressed) and its sidecar; raise DocumentError with a clear
-    reason."""
-    with RawRoot(raw_dir) as root:
+    reason. ``raw_dir`` may be a ``RawRoot`` already open (a batch opens RAW_DIR once)."""
+    opened = nullcontext(raw_dir) if isinstance(raw_dir, RawRoot) else RawRoot(raw_dir)
+    with opened as root:
         try:
             data = _read_file(root, rel, max_bytes)
         except FileNotFoundError as exc:
