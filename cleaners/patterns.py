@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from functools import cache, lru_cache
 from pathlib import Path
 from re import _constants as _sre_constants
@@ -17,6 +16,8 @@ from re import _parser as _sre_parser
 from typing import Any
 
 import hyperscan
+
+from cleaners.multiscan import ids_found
 
 DATA_DIR = Path(__file__).parent / "data"
 # Entries of each per-paragraph cache (match keys, words, verdicts, normal forms): enough
@@ -156,29 +157,8 @@ def literals_in(low: str) -> frozenset[str]:
     [' cookie', ' cookies', 'cookie', 'cookies']
     """
     database, literals = _literal_database()
-    found: list[int] = []
-
-    def on_match(literal_id: int, start: int, end: int, flags: int, context: Any) -> None:
-        found.append(literal_id)
-
-    database.scan(
-        low.encode("utf-8", "surrogatepass"),
-        match_event_handler=on_match,
-        scratch=_scratch(database),
-    )
+    found = ids_found(database, low.encode("utf-8", "surrogatepass"))
     return frozenset(literals[i] for i in found)
-
-
-_THREAD = threading.local()
-
-
-def _scratch(database: Any) -> Any:
-    """This thread's Hyperscan scratch space: a scan needs one of its own (batches are
-    cleaned in concurrent threads, and a shared scratch fails with ScratchInUseError)."""
-    scratch = getattr(_THREAD, "scratch", None)
-    if scratch is None:
-        scratch = _THREAD.scratch = hyperscan.Scratch(database)
-    return scratch
 
 
 # A literal shorter than this is too common to be worth testing first.

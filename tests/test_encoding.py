@@ -20,7 +20,14 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from cleaners.document import DocumentError, process_document
-from cleaners.encoding import decode_bytes, normalise_whitespace, repair_text
+from cleaners.encoding import (
+    FTFY_CONFIG,
+    decode_bytes,
+    ftfy_would_act,
+    may_be_mojibake,
+    normalise_whitespace,
+    repair_text,
+)
 
 CASES = Path(__file__).resolve().parent / "encoding" / "cases.json"
 
@@ -166,3 +173,49 @@ def test_repair_invents_no_text(text: str) -> None:
 )
 def test_unicode_encodings_round_trip(text: str, encoding: str) -> None:
     assert decode_bytes(text.encode(encoding)).text == text.removeprefix("\ufeff")
+
+
+# Characters that make up mojibake (Latin-1/cp1252/MacRoman/cp1251/cp1253 readings of
+# UTF-8), entities, controls, white space and plain letters: where ftfy's fixers act.
+MOJIBAKE_PRONE = st.sampled_from(
+    [chr(c) for c in range(0x80, 0x100)]
+    + list("€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ√≈∂≠вЂГРСВβΟΓΞā×²³°µ»")
+    + list("abcXYZ019.,;:!?#& \n\t\r\x0b\x1b[\u2028\u200b\ufeff\ufb01\u0301")
+    + ["&amp;", "&eacute;", "&#233;", "Ã©", "â€™", "Ã "]
+)
+_SEED_LINES = sorted(
+    {
+        line
+        for path in (Path(__file__).parent.parent.parent / "shared" / "seeds").rglob("*.txt")
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+    }
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(MOJIBAKE_PRONE, max_size=16).map("".join))
+@example("Itâ€™s")
+@example("voilÃ le travail")
+@example("ГўВЂВњquotedГўВЂВќ ok")
+def test_skipping_ftfy_is_safe(text: str) -> None:
+    """repair_text skips ftfy when ``ftfy_would_act`` says it has nothing to do: that must
+    never be wrong (the Hyperscan test is a superset of ftfy's badness regex)."""
+    assert not ftfy.badness.is_bad(text) or may_be_mojibake(text)
+    if not ftfy_would_act(text):
+        assert ftfy.fix_and_explain(text, config=FTFY_CONFIG).text == text
+
+
+def test_skipping_ftfy_is_safe_on_every_seed_line() -> None:
+    assert _SEED_LINES
+    for line in _SEED_LINES:
+        assert not ftfy.badness.is_bad(line) or may_be_mojibake(line), line
+        if not ftfy_would_act(line):
+            assert ftfy.fix_and_explain(line, config=FTFY_CONFIG).text == line, line
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(MOJIBAKE_PRONE | NOISE, max_size=16).map("".join))
+def test_repair_output_is_nfc_and_stable(text: str) -> None:
+    out = repair_text(text).text
+    assert unicodedata.is_normalized("NFC", out)
+    assert repair_text(out).text == out
