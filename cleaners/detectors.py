@@ -254,6 +254,8 @@ def find_attribution(page: Page) -> Detection:
     for i in page.live():
         if page.word_counts[i] > ATTRIBUTION_MAX_WORDS:
             continue
+        if not patterns.any_whole("attribution").match(page.keys[i]):
+            continue
         for rx in patterns.each_whole("attribution"):
             m = rx.match(page.keys[i])
             if m:

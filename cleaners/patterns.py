@@ -80,6 +80,21 @@ def each_whole(name: str) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(rf"^\W*(?:{p})\W*$", re.IGNORECASE) for p in lines(name))
 
 
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+
+
+@cache
+def any_whole(name: str) -> re.Pattern[str]:
+    """One regex matching where some entry of ``each_whole(name)`` matches (named groups
+    made plain so the entries compile together): the test before trying each one.
+
+    >>> bool(any_whole("attribution").match("Reporting by Jane Doe"))
+    True
+    """
+    body = "|".join(f"(?:{_NAMED_GROUP.sub('(?:', p)})" for p in lines(name))
+    return re.compile(rf"^\W*(?:{body})\W*$", re.IGNORECASE)
+
+
 @cache
 def words(name: str) -> re.Pattern[str]:
     """A regex of the category's entries as whole words or phrases (``a|b|c`` per line)."""
@@ -107,23 +122,33 @@ def found_in(name: str, key: str) -> bool:
     True
     """
     present = literals_in(key.lower())
-    if not present and not _ungated(name):
+    by_literal, ungated = _entries_by_literal(name)
+    if not present and not ungated:
         return False  # none of the category's literals: most body paragraphs stop here
-    for literals, rx in _gated(name):
-        if (literals is None or not present.isdisjoint(literals)) and rx.search(key):
-            return True
-    return False
+    gated = _gated(name)
+    candidates = set(ungated)
+    for literal in present:
+        candidates.update(by_literal.get(literal, ()))
+    return any(gated[k][1].search(key) for k in sorted(candidates))
+
+
+@cache
+def _entries_by_literal(name: str) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+    """For each gating literal, the category's entries it gates; and the entries with no
+    literal (tried on every paragraph)."""
+    by_literal: dict[str, list[int]] = {}
+    ungated = []
+    for k, (literals, _) in enumerate(_gated(name)):
+        if literals is None:
+            ungated.append(k)
+        for literal in literals or ():
+            by_literal.setdefault(literal, []).append(k)
+    return {w: tuple(ks) for w, ks in by_literal.items()}, tuple(ungated)
 
 
 @cache
 def _gated(name: str) -> tuple[tuple[tuple[str, ...] | None, re.Pattern[str]], ...]:
     return tuple((required_literals(p), re.compile(p, re.IGNORECASE)) for p in lines(name))
-
-
-@cache
-def _ungated(name: str) -> bool:
-    """Whether some entry of the category has no literal to gate it (always tried)."""
-    return any(lits is None for lits, _ in _gated(name))
 
 
 # Categories whose entries ``found_in`` matches anywhere in a paragraph.
