@@ -23,9 +23,14 @@ from cleaners.html import decode_html, extract_html
 from cleaners.neardup import signature
 from cleaners.segment import split_paragraphs
 
-# Sidecar fields thresher understands, by type. Anything else in a sidecar is ignored.
+# Sidecar and record fields thresher understands, by type. Any other field is kept as it
+# is, in the documents table's ``extra_fields`` (a JSON object).
 TEXT_FIELDS = ("url", "site", "title", "author", "language")
 TIME_FIELDS = ("fetched_at", "published_at", "updated_at")
+# A record's content fields: the document itself, not metadata.
+CONTENT_FIELDS = ("text", "html")
+# Several authors (a JSON list) are stored in ``author`` joined by this.
+AUTHOR_SEPARATOR = "; "
 
 
 class DocumentError(Exception):
@@ -154,17 +159,22 @@ def make_doc_id(source_path: str) -> str:
 
 def validate_sidecar(raw: Any, what: str = "sidecar", code: str = "bad_sidecar") -> dict[str, Any]:
     """Check the known source fields of a sidecar (or a JSONL record) and convert them;
-    raise DocumentError(``code``) if one is wrong. Unknown fields are ignored.
+    raise DocumentError(``code``) if one cannot be read. ``author`` may be one name or a
+    list of names. Fields thresher does not know are kept under ``extra_fields``.
 
     >>> meta = validate_sidecar({"url": "https://x.org/a", "fetched_at": "2024-11-21T10:00:00Z"})
     >>> meta["fetched_at"].year
     2024
+    >>> validate_sidecar({"author": ["Laura Chen", "Peter Novak"], "crawl_id": 7})
+    {'author': 'Laura Chen; Peter Novak', 'extra_fields': {'crawl_id': 7}}
     """
     if not isinstance(raw, dict):
         raise DocumentError(code, f"{what} must be a JSON object, got {type(raw).__name__}")
     meta: dict[str, Any] = {}
     for key in TEXT_FIELDS:
         value = raw.get(key)
+        if key == "author" and isinstance(value, list):
+            value = _author_list(value, what, code)
         if value is None:
             continue
         if not isinstance(value, str):
@@ -180,7 +190,30 @@ def validate_sidecar(raw: Any, what: str = "sidecar", code: str = "bad_sidecar")
             ) from exc
         if when is not None:
             meta[key] = when
+    known = {*TEXT_FIELDS, *TIME_FIELDS, *CONTENT_FIELDS}
+    extra = {k: v for k, v in raw.items() if k not in known}
+    if extra:
+        meta["extra_fields"] = extra
     return meta
+
+
+def _author_list(names: list[Any], what: str, code: str) -> str | None:
+    """Several authors as one ``author`` value (blank names dropped, order kept)."""
+    if not all(isinstance(n, str) for n in names):
+        raise DocumentError(code, f"{what} field 'author' must hold names (strings), got {names!r}")
+    kept = [n.strip() for n in names if n.strip()]
+    return AUTHOR_SEPARATOR.join(kept) if kept else None
+
+
+def extra_fields_json(meta: dict[str, Any]) -> str | None:
+    """The ``extra_fields`` column: the unknown source fields as a JSON object (keys
+    sorted), or None when there are none.
+
+    >>> extra_fields_json({"extra_fields": {"tags": ["a"], "crawl_id": 7}})
+    '{"crawl_id": 7, "tags": ["a"]}'
+    """
+    extra = meta.get("extra_fields")
+    return json.dumps(extra, sort_keys=True, ensure_ascii=False) if extra else None
 
 
 def process_document(
@@ -284,7 +317,11 @@ def process_record(
     except UndecodableError as exc:
         raise DocumentError("bad_record", f"line is not JSON: {exc}") from exc
     record = load_json(decoded.text, "line", "bad_record")
-    known = {**(sidecar or {}), **validate_sidecar(record, "record", "bad_record")}
+    from_record = validate_sidecar(record, "record", "bad_record")
+    known = {**(sidecar or {}), **from_record}
+    extra = {**(sidecar or {}).get("extra_fields", {}), **from_record.get("extra_fields", {})}
+    if extra:
+        known["extra_fields"] = extra
     sha256 = hashlib.sha256(line).hexdigest()
     html, text = record.get("html"), record.get("text")
     if isinstance(html, str) and html.strip():
@@ -384,6 +421,7 @@ def document_row(doc: ProcessedDocument, ingested_at: datetime) -> dict[str, Any
         "ingested_at": ingested_at,
         "sections": meta.get("sections"),
         "credit": meta.get("credit"),
+        "extra_fields": extra_fields_json(meta),
         "encoding": doc.encoding,
         "encoding_fixes": doc.encoding_fixes,
         "near_dup_cluster": doc.near_dup_cluster,

@@ -1,9 +1,10 @@
 """Finding and reading raw sources under RAW_DIR (the I/O half of ingest; no cleaning).
 
-Inputs: ``*.txt`` (plain text), ``*.html`` / ``*.htm`` (pages), ``*.jsonl`` (one record per
-line), each optionally gzipped (``.gz``). Nothing outside RAW_DIR is ever read: a symlink
-whose target leaves the folder is refused. Compressed input is read with a cap on both
-its decompressed size and its expansion ratio, so a decompression bomb is refused.
+Inputs: ``*.txt`` (plain text), ``*.html`` / ``*.htm`` (pages), ``*.jsonl`` or ``*.ndjson``
+(one record per line), each optionally gzipped (``.gz``). Nothing outside RAW_DIR is ever
+read: a symlink whose target leaves the folder is refused. Compressed input is read with a
+cap on both its decompressed size and its expansion ratio, so a decompression bomb is
+refused.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ KINDS: dict[str, Literal["text", "html", "jsonl"]] = {
     ".html": "html",
     ".htm": "html",
     ".jsonl": "jsonl",
+    ".ndjson": "jsonl",  # the same format under its other common name
 }
 # ...except that anything may expand to this much (a tiny file of repeated text).
 EXPANSION_FLOOR_BYTES = 1024 * 1024
@@ -41,7 +43,7 @@ _CHUNK = 1024 * 1024
 def source_kind(path: str) -> Literal["text", "html", "jsonl"] | None:
     """What a raw file is, from its name (``.gz`` looks at the name inside).
 
-    >>> source_kind("a/story.HTML.gz"), source_kind("dump.jsonl"), source_kind("x.pdf")
+    >>> source_kind("a/story.HTML.gz"), source_kind("dump.ndjson"), source_kind("x.pdf")
     ('html', 'jsonl', None)
     """
     name = path.lower()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 PARTITION_KEY = "ingest_date"
 
 # Timestamps are UTC instants; pandas reads them as datetime64[us, UTC].
@@ -42,6 +42,9 @@ DOCUMENTS = _with_version(
             pa.field("ingested_at", UTC_TS, nullable=False),
             pa.field("sections", pa.list_(pa.string())),
             pa.field("credit", pa.string()),
+            # Source fields (sidecar or JSONL record) thresher does not know, as a JSON
+            # object with sorted keys; null when there are none.
+            pa.field("extra_fields", pa.string()),
             pa.field("encoding", pa.string()),
             pa.field("encoding_fixes", pa.list_(pa.string())),
             # doc_id of the first document (by ingest date, then source_path) of a group of

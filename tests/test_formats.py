@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from cleaners.document import DocumentError, process_html, process_record
+from cleaners.document import DocumentError, document_row, process_html, process_record
 from flows.pipeline import process_paths
 from flows.sources import discover, read_source
 
@@ -208,3 +209,89 @@ def test_mixed_folder_in_one_run(tmp_path: Path, prefect_harness) -> None:
     assert list(errors["source_path"]) == ["dump.jsonl.gz:3"]
     removed = pd.read_parquet(curated / "removed")
     assert {"cookie_banner", "promo", "share", "duplicate"} <= set(removed["reason"])
+
+
+# --- records as data engineers write them ---------------------------------------------------
+
+
+def test_ndjson_is_jsonl_and_other_files_are_accounted_for(tmp_path: Path, prefect_harness) -> None:
+    """Issue 17, finding 2: ``.ndjson`` was silently ignored, like any unknown file."""
+    from flows.ingest import ingest
+
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    (raw / "dumps").mkdir(parents=True)
+    (raw / "story.txt").write_text("\n\n".join(BODY))
+    (raw / "dumps" / "extra.ndjson").write_text(
+        json.dumps({"text": "\n\n".join(BODY[:3]), "url": "https://n.example/1"}) + "\n"
+    )
+    (raw / "crawl-log.csv").write_text("url,status\nhttps://n.example/1,200\n")
+    summary = ingest(raw_dir=str(raw), curated_dir=str(curated), ingest_date="2026-11-21")
+    assert summary["files_found"] == 2
+    assert summary["ignored_by_code"] == {"unsupported_type": 1}
+    assert [entry["path"] for entry in summary["ignored"]] == ["crawl-log.csv"]
+    docs = pd.read_parquet(curated / "documents")
+    assert sorted(docs["source_path"]) == ["dumps/extra.ndjson:1", "story.txt"]
+
+
+def test_record_with_a_list_of_authors_and_unknown_fields_is_kept() -> None:
+    """Issue 17, finding 3: a list of authors made the whole record a bad_record, and
+    fields thresher does not know were dropped without a word."""
+    record = {
+        "text": "\n\n".join(BODY),
+        "author": ["Laura Chen", " Peter Novak ", ""],
+        "crawl_id": "c-2026-11-21-07",
+        "tags": ["bridges", "northport"],
+        "fetched_at": "2026-11-21T06:00:00Z",
+    }
+    doc = process_record(json.dumps(record).encode(), "d.jsonl:1")
+    assert doc.metadata["author"] == "Laura Chen; Peter Novak"
+    row = document_row(doc, datetime(2026, 11, 21, tzinfo=UTC))
+    assert json.loads(row["extra_fields"]) == {
+        "crawl_id": "c-2026-11-21-07",
+        "tags": ["bridges", "northport"],
+    }
+    assert (
+        document_row(
+            process_record(json.dumps({"text": BODY[0]}).encode(), "d:2"),
+            datetime(2026, 11, 21, tzinfo=UTC),
+        )["extra_fields"]
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("author", ["Laura Chen", 7], "must hold names"),
+        ("author", {"name": "Laura Chen"}, "must be a string"),
+        ("url", ["https://a", "https://b"], "must be a string"),
+    ],
+)
+def test_record_fields_that_cannot_be_read_are_refused(field: str, value, message: str) -> None:
+    line = json.dumps({"text": "\n\n".join(BODY), field: value}).encode()
+    with pytest.raises(DocumentError) as info:
+        process_record(line, "d.jsonl:1")
+    assert info.value.code == "bad_record" and message in str(info.value)
+
+
+def test_sidecar_and_record_extra_fields_merge_record_first(tmp_path: Path) -> None:
+    (tmp_path / "dump.jsonl").write_text(
+        json.dumps({"text": "\n\n".join(BODY), "tags": ["record"], "lang_hint": "en"}) + "\n"
+    )
+    (tmp_path / "dump.meta.json").write_text(json.dumps({"tags": ["sidecar"], "feed": "rss"}))
+    result = process_paths(tmp_path, ["dump.jsonl"])
+    (doc,) = result.docs
+    assert doc.metadata["extra_fields"] == {"tags": ["record"], "lang_hint": "en", "feed": "rss"}
+
+
+def test_extra_fields_reach_parquet(tmp_path: Path, prefect_harness) -> None:
+    from flows.ingest import ingest
+
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    raw.mkdir()
+    (raw / "story.txt").write_text("\n\n".join(BODY))
+    (raw / "story.meta.json").write_text(json.dumps({"site": "G", "crawl": {"id": 3}}))
+    ingest(raw_dir=str(raw), curated_dir=str(curated), ingest_date="2026-11-21")
+    docs = pd.read_parquet(curated / "documents")
+    assert pd.api.types.is_string_dtype(docs["extra_fields"])
+    assert json.loads(docs.loc[0, "extra_fields"]) == {"crawl": {"id": 3}}
