@@ -68,6 +68,16 @@ def _print_summary(summary: dict) -> None:
         print(f"  skipped {item['source_path']}: {item['why']}")
     if summary["documents_skipped"] > len(summary.get("skipped", [])):
         print(f"  ... and {summary['documents_skipped'] - len(summary['skipped'])} more skipped")
+    dropped = summary.get("documents_dropped_from_date", 0)
+    if dropped:
+        print(
+            f"re-run of {summary['ingest_date']}: {dropped} documents its partition held are "
+            "not in this run (inputs gone or now failing) and leave the date"
+        )
+        for path in summary["dropped_from_date"]:
+            print(f"  dropped {path}")
+        if dropped > len(summary["dropped_from_date"]):
+            print(f"  ... and {dropped - len(summary['dropped_from_date'])} more dropped")
     print(f"written to {summary['curated_dir']} (ingest_date={summary['ingest_date']})")
 
 

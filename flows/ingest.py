@@ -263,6 +263,16 @@ def _ingest_locked(
                 len(result.skipped) + len(report.skipped),
                 len(errors),
             )
+        dropped = writer.dropped_documents()
+        if dropped:
+            log.warning(
+                "%s is re-run: %d documents its partition held are not in this run (their "
+                "inputs are gone or now fail) and leave the date: %s%s",
+                day,
+                len(dropped),
+                ", ".join(dropped[: pipeline.SKIPPED_SHOWN]),
+                " ..." if len(dropped) > pipeline.SKIPPED_SHOWN else "",
+            )
         started = time.perf_counter()
         counts = commit_curated(writer, run.late_heads)
         stats.timings["write"] += time.perf_counter() - started
@@ -272,6 +282,8 @@ def _ingest_locked(
     stats.near_dup += len(run.late_heads)
     summary = stats.summary(len(paths) + len(listing.problems), listing.ignored)
     summary.update(ingest_date=day, curated_dir=curated_dir, rows_in_partition=counts)
+    summary["documents_dropped_from_date"] = len(dropped)
+    summary["dropped_from_date"] = dropped[: pipeline.SKIPPED_SHOWN]
     summary["dedup_state_mb"] = round(run.state_bytes() / 1e6, 1)
     return summary
 

@@ -404,6 +404,15 @@ def report_markdown(summary: dict[str, Any]) -> str:
         f"- paragraphs kept: **{summary['paragraphs_kept']}**, removed: "
         f"**{summary['paragraphs_removed']}**",
         f"- near-duplicate documents flagged: **{summary['near_dup_documents']}**",
+        *(
+            [
+                f"- re-run of the date: **{summary['documents_dropped_from_date']}** documents "
+                "its partition held are not in this run and left the date: "
+                + ", ".join(f"`{p}`" for p in summary["dropped_from_date"])
+            ]
+            if summary.get("documents_dropped_from_date")
+            else []
+        ),
         "",
         "## Paragraphs removed by reason",
         "",

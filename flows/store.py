@@ -162,6 +162,9 @@ class PartitionWriter:
             name: _first_ingested(self._old(name, [*keys, "ingested_at"]), keys)
             for name, keys in _SAME_INPUT.items()
         }
+        # Documents the date's old partition holds that this run has not written (yet):
+        # what a re-run of the date would lose (inputs gone, or now failing).
+        self._not_rewritten = {path for path, _ in self._first["documents"]}
         self._tmp: dict[str, Path] = {}
         self._writers: dict[str, pq.ParquetWriter] = {}
         token = uuid.uuid4().hex
@@ -194,7 +197,14 @@ class PartitionWriter:
                 keys, first = _SAME_INPUT[name], self._first[name]
                 for row in batch:
                     row["ingested_at"] = first.get(tuple(row[k] for k in keys), row["ingested_at"])
+            if name == "documents":
+                self._not_rewritten.difference_update(row["source_path"] for row in batch)
             self.append_table(name, pa.Table.from_pylist(batch, schema=schema))
+
+    def dropped_documents(self) -> list[str]:
+        """Source paths of documents the date's partition held before this run and that
+        this run has not written: committing drops them from the date."""
+        return sorted(self._not_rewritten)
 
     def append_table(self, name: str, table: pa.Table) -> None:
         """Append rows already in an Arrow table with the table's schema."""

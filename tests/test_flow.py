@@ -112,3 +112,32 @@ def test_cross_document_duplicates_name_the_keeper(tmp_path: Path, prefect_harne
     original = make_doc_id("2026-11-20/harbour-bridge.txt")
     assert set(dups.loc[dups["doc_id"] == wire, "dup_of"]) == {original}
     assert len(dups[dups["doc_id"] == wire]) == 2  # the two shared paragraphs, nothing else
+
+
+def test_a_same_date_rerun_says_which_documents_leave_the_date(
+    tmp_path: Path, prefect_harness, capsys
+) -> None:
+    """Issue 17, finding 5: moving a file away and re-running its date dropped its
+    document from curated without a word."""
+    from flows.cli import _print_summary
+    from flows.ingest import ingest
+    from flows.pipeline import report_markdown
+
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "raw", raw)
+    first = ingest(raw_dir=str(raw), curated_dir=str(curated), ingest_date="2026-11-21")
+    assert first["documents_dropped_from_date"] == 0
+    gone = sorted(p for p in raw.rglob("*.txt") if "broken" not in p.parts)[0]
+    gone.unlink()
+    again = ingest(raw_dir=str(raw), curated_dir=str(curated), ingest_date="2026-11-21")
+    name = gone.relative_to(raw).as_posix()
+    assert again["documents_dropped_from_date"] == 1
+    assert again["dropped_from_date"] == [name]
+    docs = pd.read_parquet(curated / "documents")
+    assert name not in set(docs["source_path"])
+    assert len(docs) == first["documents_written"] - 1
+    assert "**1** documents its partition held" in report_markdown(again)
+    _print_summary(again)
+    out = capsys.readouterr().out
+    assert "1 documents its partition held are not in this run" in out
+    assert f"  dropped {name}" in out
