@@ -68,6 +68,13 @@ def _print_summary(summary: dict) -> None:
         print(f"  skipped {item['source_path']}: {item['why']}")
     if summary["documents_skipped"] > len(summary.get("skipped", [])):
         print(f"  ... and {summary['documents_skipped'] - len(summary['skipped'])} more skipped")
+    still = summary.get("documents_still_failing", 0)
+    if still:
+        print(f"still failing (same bytes failed on an earlier date, not tried again): {still}")
+        for item in summary["still_failing"]:
+            print(f"  {item['source_path']}: {item['why']}")
+        if still > len(summary["still_failing"]):
+            print(f"  ... and {still - len(summary['still_failing'])} more still failing")
     dropped = summary.get("documents_dropped_from_date", 0)
     if dropped:
         print(
@@ -155,6 +162,7 @@ def _flow_parameters(args: argparse.Namespace) -> dict:
         lock_timeout=args.lock_timeout,
         workers=args.workers,
         dask_address=args.dask,
+        retry_errors=args.retry_errors,
     )
 
 
@@ -294,6 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_LOCK_TIMEOUT,
         help="seconds to wait for another ingest on the same CURATED_DIR "
         f"(default {DEFAULT_LOCK_TIMEOUT:g})",
+    )
+    ing.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="try again inputs whose same bytes failed on an earlier date (by default they "
+        "are counted as still failing, not tried again: after upgrading thresher, say)",
     )
     ing.add_argument(
         "--workers",

@@ -7,6 +7,8 @@ From every partition except the one being (re)written:
   that kept each, as two numpy arrays sorted by fingerprint (12 bytes per paragraph plus
   one string per document);
 - ``documents.source_sha256``: bytes already ingested, which a run skips;
+- ``errors.source_sha256``: bytes that failed, which a run does not try again (unless
+  asked to);
 - ``documents.minhash``: signatures that new documents are matched against for
   near-duplicates.
 
@@ -30,10 +32,12 @@ from schemas.tables import PARTITION_KEY
 
 @dataclass(frozen=True, slots=True)
 class SeenSource:
-    """Where bytes with a given sha256 were ingested before."""
+    """Where bytes with a given sha256 were ingested before, or failed (``error``: the
+    errors table's code)."""
 
     ingest_date: str
     source_path: str
+    error: str | None = None
 
 
 @dataclass
@@ -43,6 +47,8 @@ class History:
     owners: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     doc_ids: list[str] = field(default_factory=list)
     sources: dict[str, SeenSource] = field(default_factory=dict)
+    # Bytes that failed on an earlier date (errors rows with a sha256), by sha256.
+    failures: dict[str, SeenSource] = field(default_factory=dict)
     # MinHash signatures (one row each) in (ingest_date, source_path) order, with the
     # doc_id and near_dup_cluster of each row's document.
     signatures: np.ndarray = field(default_factory=lambda: np.empty((0, NUM_PERM), np.uint32))
@@ -148,4 +154,30 @@ def load_history(
             zip(kept["doc_id"].to_pylist(), kept["near_dup_cluster"].to_pylist(), strict=True)
         )
     sig_matrix = np.concatenate(signatures) if signatures else np.empty((0, NUM_PERM), np.uint32)
-    return History(fps, owners, doc_ids, sources, sig_matrix, signature_docs, sorted(days))
+    return History(
+        fps,
+        owners,
+        doc_ids,
+        sources,
+        _load_failures(curated_dir, exclude_date),
+        sig_matrix,
+        signature_docs,
+        sorted(days),
+    )
+
+
+def _load_failures(curated_dir: Path, exclude_date: str | None) -> dict[str, SeenSource]:
+    """sha256 -> the first date, path and error code of bytes that failed (errors rows
+    written before sha256 was recorded have none, and are tried again)."""
+    failures: dict[str, SeenSource] = {}
+    for day, path in _partitions(curated_dir, "errors", exclude_date):
+        table = read_columns(path, "errors", ["source_path", "source_sha256", "error"])
+        for src, sha, code in zip(
+            table["source_path"].to_pylist(),
+            table["source_sha256"].to_pylist(),
+            table["error"].to_pylist(),
+            strict=True,
+        ):
+            if sha is not None:
+                failures.setdefault(sha, SeenSource(day, src, code))
+    return failures

@@ -100,10 +100,12 @@ def ingest(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     workers: int = 0,
     dask_address: str | None = None,
+    retry_errors: bool = False,
 ) -> dict[str, Any]:
     """Ingest every raw document under ``raw_dir`` into the curated Parquet dataset.
 
-    Files whose bytes an earlier ingest date already holds are skipped; the partition of
+    Files whose bytes an earlier ingest date already holds are skipped, and so are bytes
+    that failed on an earlier date unless ``retry_errors``; the partition of
     ``ingest_date`` is replaced by this run's output. Runs on one ``curated_dir`` take
     turns: a run waits up to ``lock_timeout`` seconds for another to finish.
 
@@ -141,12 +143,16 @@ def ingest(
         workers = workers_for(workers, inputs, os.cpu_count())
     with store.curated_lock(Path(curated_dir), lock_timeout, on_wait=log.warning):
         if workers <= 1 and not dask_address:
-            summary = _ingest_locked(*args)
+            summary = _ingest_locked(*args, retry_errors=retry_errors)
         else:
             runner = task_runner(workers, dask_address)
             log.info("cleaning on %s", dask_address or f"{workers} worker processes")
             subflow = ingest_batches.with_options(task_runner=runner, validate_parameters=False)
-            summary = subflow(*args, in_flight=max(DEFAULT_IN_FLIGHT, 2 * max(1, workers)))
+            summary = subflow(
+                *args,
+                in_flight=max(DEFAULT_IN_FLIGHT, 2 * max(1, workers)),
+                retry_errors=retry_errors,
+            )
     log.info("ingest summary: %s", summary)
     publish_report(summary)
     return summary
@@ -198,6 +204,7 @@ def _ingest_locked(
     dedup_settings: DedupSettings,
     limits: tuple[int, int],
     in_flight: int = DEFAULT_IN_FLIGHT,
+    retry_errors: bool = False,
 ) -> dict[str, Any]:
     log = get_run_logger()
     ingested_at = datetime.now(UTC).replace(microsecond=0)
@@ -227,10 +234,11 @@ def _ingest_locked(
     )
     max_bytes, max_expansion = limits
 
+    # Bytes ingested before are skipped; bytes that failed before too, unless asked.
+    seen = history.sources if retry_errors else {**history.failures, **history.sources}
+
     def submit(batch: list[str]) -> PrefectFuture:
-        return clean_batch.submit(
-            raw_dir, batch, settings, max_bytes, history.sources, max_expansion
-        )
+        return clean_batch.submit(raw_dir, batch, settings, max_bytes, seen, max_expansion)
 
     run = pipeline.RunDedup(history, dedup_settings)
     stats = pipeline.RunStats()
@@ -246,7 +254,7 @@ def _ingest_locked(
             docs, report = run.feed(result.docs)
             deduped = time.perf_counter()
             errors = sorted(result.errors)
-            writer.append(pipeline.table_rows(docs, errors, ingested_at))
+            writer.append(pipeline.table_rows(docs, errors, ingested_at, result.error_sha))
             stats.timings.update(
                 {
                     **result.timings,
@@ -254,7 +262,13 @@ def _ingest_locked(
                     "write": time.perf_counter() - deduped,
                 }
             )
-            stats.add(docs, errors, result.skipped + report.skipped, report.near_dup_documents)
+            stats.add(
+                docs,
+                errors,
+                result.skipped + report.skipped,
+                report.near_dup_documents,
+                result.still_failing,
+            )
             log.info(
                 "batch %d/%d: %d documents written, %d skipped, %d failed",
                 n,

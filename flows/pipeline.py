@@ -36,8 +36,12 @@ class BatchResult:
     docs: list[ProcessedDocument] = field(default_factory=list)
     # (source_path, error code, message)
     errors: list[tuple[str, str, str]] = field(default_factory=list)
+    # source_path -> sha256 of the bytes that failed, for errors whose bytes were read.
+    error_sha: dict[str, str] = field(default_factory=dict)
     # (source_path, why): bytes already ingested, so not processed again.
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # (source_path, why): bytes that already failed on an earlier date, not tried again.
+    still_failing: list[tuple[str, str]] = field(default_factory=list)
     # Seconds spent per stage: read, decode, clean.
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -54,7 +58,9 @@ def process_paths(
     not raised.
 
     Input whose bytes (sha256) are in ``seen`` was ingested by an earlier run: it is
-    skipped, with where it went before, and not cleaned again."""
+    skipped, with where it went before, and not cleaned again; bytes that failed on an
+    earlier date (``seen`` holds them with their error code) are not tried again either
+    (``still_failing``), and get no new error row."""
     out = BatchResult()
     try:
         root = RawRoot(raw_dir)  # opened once per batch; every file is reached from it
@@ -77,6 +83,7 @@ def _process_path(
     out: BatchResult,
 ) -> None:
     """Read and clean one raw file into ``out`` (documents, skipped or errors)."""
+    sha = None
     try:
         started = time.perf_counter()
         source = read_source(root, rel, max_bytes=max_bytes, max_expansion=max_expansion)
@@ -84,24 +91,41 @@ def _process_path(
         if source_kind(rel) == "jsonl":
             _process_jsonl(source, settings, seen or {}, out)
             return
-        why = _seen_before(seen or {}, source.data, rel)
-        if why is not None:
-            out.skipped.append((rel, why))
+        sha = hashlib.sha256(source.data).hexdigest()
+        if _seen_before(seen or {}, sha, rel, out):
             return
         process = process_html if source_kind(rel) == "html" else process_document
         out.docs.append(process(source.data, rel, source.sidecar, settings, timings=out.timings))
     except DocumentError as exc:
-        out.errors.append((rel, exc.code, exc.message))
+        _error(out, rel, exc.code, exc.message, sha)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
-        out.errors.append((rel, "internal_error", f"{type(exc).__name__}: {exc}"))
+        _error(out, rel, "internal_error", f"{type(exc).__name__}: {exc}", sha)
 
 
-def _seen_before(seen: Mapping[str, SeenSource], data: bytes, path: str) -> str | None:
-    before = seen.get(hashlib.sha256(data).hexdigest()) if seen else None
+def _error(out: BatchResult, name: str, code: str, message: str, sha: str | None) -> None:
+    out.errors.append((name, code, message))
+    if sha is not None:
+        out.error_sha[name] = sha
+
+
+def _seen_before(seen: Mapping[str, SeenSource], sha: str, path: str, out: BatchResult) -> bool:
+    """Whether these bytes were ingested, or failed, on an earlier date (recorded in
+    ``out``: skipped, or still failing)."""
+    before = seen.get(sha) if seen else None
     if before is None:
-        return None
-    why = f"same bytes already ingested on {before.ingest_date}"
-    return why if before.source_path == path else f"{why} as {before.source_path}"
+        return False
+    where = "" if before.source_path == path else f" as {before.source_path}"
+    if before.error is None:
+        out.skipped.append((path, f"same bytes already ingested on {before.ingest_date}{where}"))
+    else:
+        out.still_failing.append(
+            (
+                path,
+                f"same bytes failed on {before.ingest_date}{where} ({before.error}); "
+                "not tried again until they change (--retry-errors tries them)",
+            )
+        )
+    return True
 
 
 def _process_jsonl(
@@ -114,18 +138,17 @@ def _process_jsonl(
         if not line.strip():
             continue
         name = f"{source.path}:{number}"
+        sha = hashlib.sha256(line).hexdigest()
         try:
-            why = _seen_before(seen, line, name)
-            if why is not None:
-                out.skipped.append((name, why))
+            if _seen_before(seen, sha, name, out):
                 continue
             out.docs.append(
                 process_record(line, name, source.sidecar, settings, timings=out.timings)
             )
         except DocumentError as exc:
-            out.errors.append((name, exc.code, exc.message))
+            _error(out, name, exc.code, exc.message, sha)
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the file
-            out.errors.append((name, "internal_error", f"{type(exc).__name__}: {exc}"))
+            _error(out, name, "internal_error", f"{type(exc).__name__}: {exc}", sha)
 
 
 @dataclass
@@ -268,9 +291,14 @@ def source_order(source_path: str) -> tuple[str, int]:
 
 
 def table_rows(
-    docs: list[ProcessedDocument], errors: list[tuple[str, str, str]], ingested_at: datetime
+    docs: list[ProcessedDocument],
+    errors: list[tuple[str, str, str]],
+    ingested_at: datetime,
+    error_sha: Mapping[str, str] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The rows of the four curated tables for one run."""
+    """The rows of the four curated tables for one run (``error_sha``: the sha256 of the
+    bytes behind each error, where they were read)."""
+    error_sha = error_sha or {}
     return {
         "documents": [document_row(d, ingested_at) for d in docs],
         "paragraphs": [
@@ -290,7 +318,13 @@ def table_rows(
             for p, t, r, dup in d.removed
         ],
         "errors": [
-            {"source_path": s, "error": c, "message": m, "ingested_at": ingested_at}
+            {
+                "source_path": s,
+                "source_sha256": error_sha.get(s),
+                "error": c,
+                "message": m,
+                "ingested_at": ingested_at,
+            }
             for s, c, m in errors
         ],
     }
@@ -319,6 +353,8 @@ class RunStats:
         self.failed = 0
         self.skipped: list[tuple[str, str]] = []
         self.skipped_count = 0
+        self.still_failing: list[tuple[str, str]] = []
+        self.still_failing_count = 0
         self.near_dup = 0
         self.timings: Counter[str] = Counter()
 
@@ -328,6 +364,7 @@ class RunStats:
         errors: list[tuple[str, str, str]],
         skipped: list[tuple[str, str]],
         near_dup_documents: int = 0,
+        still_failing: list[tuple[str, str]] | None = None,
     ) -> None:
         self.written += len(docs)
         self.kept += sum(len(d.paragraphs) for d in docs)
@@ -341,6 +378,8 @@ class RunStats:
         self.error_codes.update(code for _, code, _ in errors)
         self.skipped_count += len(skipped)
         self.skipped = sorted(self.skipped + skipped)[:SKIPPED_SHOWN]
+        self.still_failing_count += len(still_failing or [])
+        self.still_failing = sorted(self.still_failing + (still_failing or []))[:SKIPPED_SHOWN]
         self.near_dup += near_dup_documents
 
     def summary(self, found: int, ignored: list[tuple[str, str]] | None = None) -> dict[str, Any]:
@@ -356,12 +395,14 @@ class RunStats:
             "documents_written": self.written,
             "documents_skipped": self.skipped_count,
             "documents_failed": self.failed,
+            "documents_still_failing": self.still_failing_count,
             "paragraphs_kept": self.kept,
             "paragraphs_removed": sum(self.reasons.values()),
             "removed_by_reason": dict(sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
             "errors_by_code": dict(sorted(self.error_codes.items())),
             "near_dup_documents": self.near_dup,
             "skipped": [{"source_path": s, "why": w} for s, w in self.skipped],
+            "still_failing": [{"source_path": s, "why": w} for s, w in self.still_failing],
             "top_removed": [{"reason": r, "text": t, "count": n} for (r, t), n in top],
             "stage_seconds": {k: round(v, 3) for k, v in self.timings.items()},
         }
@@ -404,6 +445,14 @@ def report_markdown(summary: dict[str, Any]) -> str:
         f"- paragraphs kept: **{summary['paragraphs_kept']}**, removed: "
         f"**{summary['paragraphs_removed']}**",
         f"- near-duplicate documents flagged: **{summary['near_dup_documents']}**",
+        *(
+            [
+                f"- still failing (the same bytes failed on an earlier date; not tried "
+                f"again): **{summary['documents_still_failing']}**"
+            ]
+            if summary.get("documents_still_failing")
+            else []
+        ),
         *(
             [
                 f"- re-run of the date: **{summary['documents_dropped_from_date']}** documents "

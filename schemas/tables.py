@@ -101,6 +101,9 @@ ERRORS = _with_version(
     pa.schema(
         [
             pa.field("source_path", pa.string(), nullable=False),
+            # sha256 of the bytes that failed (a file, or a JSONL line), null when they could
+            # not be read: later runs do not try the same bytes again (--retry-errors does).
+            pa.field("source_sha256", pa.string()),
             pa.field("error", pa.string(), nullable=False),
             pa.field("message", pa.string(), nullable=False),
             pa.field("ingested_at", UTC_TS, nullable=False),

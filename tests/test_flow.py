@@ -141,3 +141,64 @@ def test_a_same_date_rerun_says_which_documents_leave_the_date(
     out = capsys.readouterr().out
     assert "1 documents its partition held are not in this run" in out
     assert f"  dropped {name}" in out
+
+
+def test_a_failed_input_is_an_error_once_per_content(tmp_path: Path, prefect_harness) -> None:
+    """Issue 17, finding 4: the same broken file got a new errors row every night."""
+    from flows.ingest import ingest
+
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    raw.mkdir()
+    (raw / "story.txt").write_text(
+        "The council approved the new budget on Monday after a debate that ran late.\n\n"
+        "Spending on the harbour rises by a tenth, and the library keeps its hours."
+    )
+    broken = raw / "photo.txt"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    (raw / "dump.jsonl").write_text('{"text": "fine record here, long enough"}\n{oops\n')
+
+    def run(day: str, **kw) -> dict:
+        return ingest(raw_dir=str(raw), curated_dir=str(curated), ingest_date=day, **kw)
+
+    first = run("2026-11-21")
+    assert first["errors_by_code"] == {"bad_record": 1, "undecodable": 1}
+    errors = pd.read_parquet(curated / "errors")
+    assert errors["source_sha256"].notna().all()
+
+    second = run("2026-11-22")
+    assert second["documents_failed"] == 0 and second["documents_still_failing"] == 2
+    assert {s["source_path"] for s in second["still_failing"]} == {"photo.txt", "dump.jsonl:2"}
+    assert (
+        "failed on 2026-11-21 (undecodable)"
+        in dict((s["source_path"], s["why"]) for s in second["still_failing"])["photo.txt"]
+    )
+    per_date = pd.read_parquet(curated / "errors").groupby("ingest_date", observed=True).size()
+    assert per_date.to_dict() == {"2026-11-21": 2}
+
+    # New bytes are tried (and fail anew); --retry-errors tries the old ones too.
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(255, -1, -1)) * 8)
+    third = run("2026-11-23")
+    assert third["errors_by_code"] == {"undecodable": 1}
+    assert [s["source_path"] for s in third["still_failing"]] == ["dump.jsonl:2"]
+    fourth = run("2026-11-24", retry_errors=True)
+    assert fourth["errors_by_code"] == {"bad_record": 1, "undecodable": 1}
+    assert fourth["documents_still_failing"] == 0
+
+
+def test_prefect_yaml_declares_every_flow_parameter_with_its_default() -> None:
+    """prefect.yaml repeats the flow's defaults: it must not drift from the signature."""
+    import inspect
+
+    import yaml
+
+    from flows.ingest import ingest
+
+    declared = yaml.safe_load((Path(__file__).resolve().parent.parent / "prefect.yaml").read_text())
+    params = declared["definitions"]["parameters"]
+    signature = inspect.signature(ingest.fn).parameters
+    assert sorted(params) == sorted(signature)
+    for name, value in params.items():
+        default = signature[name].default
+        if name == "disabled_reasons":  # None in Python, an empty list in YAML
+            default = default or []
+        assert value == default, name
