@@ -166,11 +166,17 @@ def plain(raw: Path, curated: Path) -> float:
     run = pipeline.RunDedup(history)
     writer = store.PartitionWriter(curated, "2026-11-21")
     now = datetime.now(UTC)
+    aside = store.BatchSpill(curated)
     for i in range(0, len(paths), 1000):
         result = pipeline.process_paths(raw, paths[i : i + 1000], seen=history.sources)
         docs, _ = run.feed(result.docs)
-        writer.append(pipeline.table_rows(docs, result.errors, now))
-    writer.commit(run.late_heads)
+        aside.put((docs, result.errors))
+    run.finish()
+    for docs, errors in aside.take():
+        run.apply(docs)
+        writer.append(pipeline.table_rows(docs, errors, now))
+    aside.close()
+    writer.commit()
     return time.perf_counter() - t0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -144,6 +145,53 @@ def first_keepers(
             elif kept_by is None:
                 owner[fp] = doc_id
     return drops
+
+
+def drops_by_priority(
+    doc_ids: Sequence[str],
+    rank: np.ndarray,
+    doc_of: np.ndarray,
+    positions: np.ndarray,
+    fps: np.ndarray,
+    earlier: Mapping[int, str] | None = None,
+) -> dict[int, dict[int, str]]:
+    """Cross-document duplicates of a whole run, decided by keeper priority.
+
+    Paragraph ``k`` of the run (fingerprint ``fps[k]``, at ``positions[k]`` of document
+    ``doc_of[k]``) is kept by the document of lowest ``rank`` holding its fingerprint, or
+    by ``earlier[fp]``, the document of an earlier run that kept it. Returns
+    ``{document index: {position: doc_id that kept it}}`` for every paragraph to drop. With
+    ranks in input order this is ``first_keepers``; vectorised, so a run of millions of
+    paragraphs costs a sort.
+
+    >>> ids = ["repost", "original"]
+    >>> one = np.array
+    >>> drops_by_priority(ids, one([1, 0]), one([0, 0, 1]), one([0, 1, 4]), one([11, 12, 12]))
+    {0: {1: 'original'}}
+    >>> sorted(drops_by_priority(ids, one([1, 0]), one([0, 1]), one([0, 0]), one([7, 7]),
+    ...                          {7: "old"}).items())
+    [(0, {0: 'old'}), (1, {0: 'old'})]
+    """
+    if len(fps) == 0:
+        return {}
+    order = np.lexsort((positions, rank[doc_of], fps))
+    sfp, sdoc, spos = fps[order], doc_of[order], positions[order]
+    start = np.ones(len(sfp), bool)
+    start[1:] = sfp[1:] != sfp[:-1]
+    first = np.maximum.accumulate(np.where(start, np.arange(len(sfp)), 0))
+    keeper = sdoc[first]
+    before = (
+        np.isin(sfp, np.fromiter(earlier, np.int64, len(earlier)))
+        if earlier
+        else np.zeros(len(sfp), bool)
+    )
+    drops: dict[int, dict[int, str]] = defaultdict(dict)
+    for k in np.flatnonzero(before | (sdoc != keeper)).tolist():
+        doc = int(sdoc[k])
+        kept_by = earlier[int(sfp[k])] if before[k] else doc_ids[int(keeper[k])]
+        if kept_by != doc_ids[doc]:  # a document's own earlier version keeps it
+            drops[doc][int(spos[k])] = kept_by
+    return dict(drops)
 
 
 class KeeperIndex:

@@ -79,8 +79,8 @@ def clean_batch(
 
 
 @task(**IO_RETRIES, cache_policy=NONE)
-def commit_curated(writer: store.PartitionWriter, heads: set[str]) -> dict[str, int]:
-    return writer.commit(heads)
+def commit_curated(writer: store.PartitionWriter) -> dict[str, int]:
+    return writer.commit()
 
 
 @flow(name="ingest", log_prints=False)
@@ -243,24 +243,38 @@ def _ingest_locked(
     run = pipeline.RunDedup(history, dedup_settings)
     stats = pipeline.RunStats()
     writer = store.PartitionWriter(Path(curated_dir), day)
+    aside = store.BatchSpill(Path(curated_dir))
     try:
         if listing.problems:  # found but unreadable: errors rows, like a file that fails
             writer.append(pipeline.table_rows([], listing.problems, ingested_at))
             stats.add([], listing.problems, [])
         # Batches are cleaned concurrently (at most ``in_flight`` at once, so memory holds
-        # a few batches, not the run) and deduplicated and written strictly in order.
+        # a few batches, not the run), fed to dedup in order and set aside on disk; once
+        # every keeper is known, they are read back in order, deduplicated and written.
         for n, result in enumerate(in_order(submit, batches, in_flight), start=1):
             started = time.perf_counter()
             docs, report = run.feed(result.docs)
+            aside.put((docs, result, report))
+            stats.timings.update({**result.timings, "dedup": time.perf_counter() - started})
+            log.info(
+                "batch %d/%d cleaned: %d documents, %d skipped, %d failed",
+                n,
+                len(batches),
+                len(docs),
+                len(result.skipped) + len(report.skipped) + len(result.still_failing),
+                len(result.errors),
+            )
+        started = time.perf_counter()
+        run.finish()
+        stats.timings["dedup"] += time.perf_counter() - started
+        for docs, result, report in aside.take():
+            started = time.perf_counter()
+            run.apply(docs)
             deduped = time.perf_counter()
             errors = sorted(result.errors)
             writer.append(pipeline.table_rows(docs, errors, ingested_at, result.error_sha))
             stats.timings.update(
-                {
-                    **result.timings,
-                    "dedup": deduped - started,
-                    "write": time.perf_counter() - deduped,
-                }
+                {"dedup": deduped - started, "write": time.perf_counter() - deduped}
             )
             stats.add(
                 docs,
@@ -268,14 +282,6 @@ def _ingest_locked(
                 result.skipped + report.skipped,
                 report.near_dup_documents,
                 result.still_failing,
-            )
-            log.info(
-                "batch %d/%d: %d documents written, %d skipped, %d failed",
-                n,
-                len(batches),
-                len(docs),
-                len(result.skipped) + len(report.skipped),
-                len(errors),
             )
         dropped = writer.dropped_documents()
         if dropped:
@@ -288,11 +294,13 @@ def _ingest_locked(
                 " ..." if len(dropped) > pipeline.SKIPPED_SHOWN else "",
             )
         started = time.perf_counter()
-        counts = commit_curated(writer, run.late_heads)
+        counts = commit_curated(writer)
         stats.timings["write"] += time.perf_counter() - started
     except BaseException:
         writer.abort()
         raise
+    finally:
+        aside.close()
     stats.near_dup += len(run.late_heads)
     summary = stats.summary(len(paths) + len(listing.problems), listing.ignored)
     summary.update(ingest_date=day, curated_dir=curated_dir, rows_in_partition=counts)

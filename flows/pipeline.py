@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cleaners.clean import CleanSettings
-from cleaners.dedup import DedupSettings, KeeperIndex, first_keepers
+from cleaners.dedup import DedupSettings, drops_by_priority
 from cleaners.document import (
     DocumentError,
     ProcessedDocument,
@@ -159,15 +159,22 @@ class DedupReport:
 
 
 class RunDedup:
-    """Cross-document dedup of one run, fed batch by batch in source order (never task
-    timing): identical bytes, near-duplicate flags, then paragraphs an earlier document
-    kept, in this run or an earlier one (``history``). Feeding the batches one at a time
-    gives the same answer as deduplicating the whole run at once, with memory for the
-    run's fingerprints and signatures only (about 12 bytes per paragraph and 400 per
-    document), not for its documents.
+    """Cross-document dedup of one run, in three steps so that the keeper of a shared
+    paragraph is the document with the best evidence of being first, wherever it sits in
+    the run:
+
+    1. ``feed`` each batch in source order (never task timing): identical bytes are
+       skipped, near-duplicates flagged, and each document's paragraph fingerprints and
+       keeper priority noted (about 16 bytes per paragraph and 400 per document);
+    2. ``finish``: every shared paragraph gets its keeper: a document of an earlier run
+       (``history``), else the run's document with the earliest ``published_at``, then
+       ``fetched_at`` (unknown dates last), then source order;
+    3. ``apply`` to each batch again (the run holds them aside meanwhile): the other
+       copies become ``duplicate`` removals naming the keeper.
 
     A document becomes the head of a near-duplicate group when a later one matches it;
-    if it was already handed out (written) by then, its doc_id is in ``late_heads``."""
+    if it was fed in an earlier batch, its doc_id is in ``late_heads`` (``apply`` sets it).
+    """
 
     def __init__(self, history: History | None = None, settings: DedupSettings = DedupSettings()):
         self.history = history or History()
@@ -176,19 +183,31 @@ class RunDedup:
         self._earlier = len(self.history.signature_docs)
         # per near-dup key of this run: [doc_id, cluster]; a list so a head can be updated
         self._run_sigs: list[list[str | None]] = []
-        self._keepers = KeeperIndex()
-        self._keeper_ids: list[str] = []
         self._seen: dict[str, str] = {}
         self._batch: dict[str, ProcessedDocument] = {}
         self.late_heads: set[str] = set()
+        # Per fed document: doc_id and keeper priority; per eligible paragraph: its
+        # document's index, position and fingerprint (numpy chunks, one per batch).
+        self._doc_ids: list[str] = []
+        self._priority: list[tuple] = []
+        self._doc_of: list[np.ndarray] = []
+        self._positions: list[np.ndarray] = []
+        self._fps: list[np.ndarray] = []
+        self._index: dict[str, int] = {}
+        self._drops: dict[int, dict[int, str]] | None = None
 
     def state_bytes(self) -> int:
         """Memory of the run's dedup state (indexes, sha256 map), the history aside."""
-        strings = sum(60 + len(d) for d in self._keeper_ids) + 180 * len(self._seen)
-        return self._keepers.nbytes() + self.near.nbytes() + strings + 120 * len(self._run_sigs)
+        strings = sum(60 + len(d) for d in self._doc_ids) + 180 * len(self._seen)
+        arrays = sum(
+            a.nbytes for chunks in (self._doc_of, self._positions, self._fps) for a in chunks
+        )
+        per_doc = 120 * len(self._run_sigs) + 100 * len(self._priority)
+        return arrays + self.near.nbytes() + strings + per_doc
 
     def feed(self, docs: list[ProcessedDocument]) -> tuple[list[ProcessedDocument], DedupReport]:
-        """Dedup the next batch (already in source order); returns the documents to write."""
+        """Step 1 for the next batch (already in source order); returns the documents to
+        keep aside for ``apply`` (those whose bytes were not seen earlier in the run)."""
         report = DedupReport()
         out = []
         for doc in docs:
@@ -201,9 +220,53 @@ class RunDedup:
         for doc in out:
             self._flag_near_duplicate(doc)
         report.near_dup_documents = sum(1 for d in out if d.near_dup_cluster is not None)
-        report.paragraphs_removed = self._drop_kept_before(out)
         self._batch = {}
+        self._note_paragraphs(out)
         return out, report
+
+    def _note_paragraphs(self, docs: list[ProcessedDocument]) -> None:
+        min_chars = self.settings.min_cross_doc_chars
+        doc_of, positions, fps = [], [], []
+        for doc in docs:
+            k = self._index.setdefault(doc.doc_id, len(self._doc_ids))
+            if k == len(self._doc_ids):
+                self._doc_ids.append(doc.doc_id)
+                self._priority.append(keeper_priority(doc))
+            for p in doc.paragraphs:
+                if p.norm_chars >= min_chars:
+                    doc_of.append(k)
+                    positions.append(p.position)
+                    fps.append(p.fingerprint)
+        self._doc_of.append(np.array(doc_of, np.int32))
+        self._positions.append(np.array(positions, np.int32))
+        self._fps.append(np.array(fps, np.int64))
+
+    def finish(self) -> None:
+        """Step 2: decide the keeper of every shared paragraph of the run."""
+        fps = np.concatenate(self._fps) if self._fps else np.empty(0, np.int64)
+        doc_of = np.concatenate(self._doc_of) if self._doc_of else np.empty(0, np.int32)
+        positions = np.concatenate(self._positions) if self._positions else np.empty(0, np.int32)
+        order = sorted(range(len(self._priority)), key=self._priority.__getitem__)
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
+        earlier = self.history.keepers(np.unique(fps)) if self.history.paragraph_count else {}
+        self._drops = drops_by_priority(self._doc_ids, rank, doc_of, positions, fps, earlier)
+        self._fps, self._doc_of, self._positions = [], [], []
+
+    def apply(self, docs: list[ProcessedDocument]) -> int:
+        """Step 3 for one batch fed earlier: drop the paragraphs another document keeps,
+        and mark late near-duplicate heads. Returns how many paragraphs were dropped."""
+        if self._drops is None:
+            raise RuntimeError("RunDedup.apply before finish")
+        dropped = 0
+        for doc in docs:
+            if doc.doc_id in self.late_heads:
+                doc.near_dup_cluster = doc.doc_id
+            mine = self._drops.get(self._index[doc.doc_id])
+            if mine:
+                doc.drop(mine)
+                dropped += len(mine)
+        return dropped
 
     def _flag_near_duplicate(self, doc: ProcessedDocument) -> None:
         if doc.minhash is None:
@@ -224,49 +287,21 @@ class RunDedup:
         self.near.add(doc.minhash)
         self._run_sigs.append([doc.doc_id, doc.near_dup_cluster])
 
-    def _drop_kept_before(self, docs: list[ProcessedDocument]) -> int:
-        min_chars = self.settings.min_cross_doc_chars
-        eligible = [
-            (d.doc_id, [p for p in d.paragraphs if p.norm_chars >= min_chars]) for d in docs
-        ]
-        fps = np.fromiter((p.fingerprint for _, ps in eligible for p in ps), dtype=np.int64)
-        keepers = self.history.keepers(fps) if self.history.paragraph_count else {}
-        owners = self._keepers.lookup(fps)
-        for fp, owner in zip(fps.tolist(), owners.tolist(), strict=True):
-            if owner >= 0:
-                keepers.setdefault(fp, self._keeper_ids[owner])
-        drops = first_keepers(
-            (
-                (doc_id, [p.position for p in ps], [p.fingerprint for p in ps])
-                for doc_id, ps in eligible
-            ),
-            keepers,
-        )
-        per_doc: dict[str, dict[int, str]] = defaultdict(dict)
-        for (doc_id, position), kept_by in drops.items():
-            per_doc[doc_id][position] = kept_by
-        new_fps, new_owners = [], []
-        for doc, (doc_id, ps) in zip(docs, eligible, strict=True):
-            dropped = per_doc.get(doc_id, {})
-            if dropped:
-                doc.drop(dropped)
-            mine = [p.fingerprint for p in ps if p.position not in dropped]
-            if mine:
-                new_fps.extend(mine)
-                new_owners.extend([len(self._keeper_ids)] * len(mine))
-                self._keeper_ids.append(doc_id)
-        fresh = np.array(new_fps, np.int64)
-        # A paragraph still kept here whose fingerprint has a keeper already (its source's
-        # earlier version, in history) stays that keeper's; within the batch the first wins.
-        known = np.fromiter((fp in keepers for fp in new_fps), dtype=bool, count=len(new_fps))
-        order = np.argsort(fresh, kind="stable")  # first occurrence of each fingerprint
-        first = np.ones(len(fresh), bool)
-        first[1:] = fresh[order][1:] != fresh[order][:-1]
-        take = np.zeros(len(fresh), bool)
-        take[order[first]] = True
-        take &= ~known
-        self._keepers.add(fresh[take], np.array(new_owners, np.int32)[take])
-        return len(drops)
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def keeper_priority(doc: ProcessedDocument) -> tuple:
+    """Who keeps a paragraph documents share: the earliest ``published_at``, then the
+    earliest ``fetched_at`` (a document without one comes after those with one), then
+    source order."""
+    meta = doc.metadata
+    published, fetched = meta.get("published_at"), meta.get("fetched_at")
+    return (
+        published if isinstance(published, datetime) else _NEVER,
+        fetched if isinstance(fetched, datetime) else _NEVER,
+        source_order(doc.source_path),
+    )
 
 
 def dedup(
@@ -274,10 +309,15 @@ def dedup(
     history: History | None = None,
     settings: DedupSettings = DedupSettings(),
 ) -> tuple[list[ProcessedDocument], DedupReport]:
-    """All cross-document dedup of a set of documents held in memory, in source order
-    (file path, then JSONL line number, as a run reads them): one batch of ``RunDedup``."""
+    """All cross-document dedup of a set of documents held in memory, read in source
+    order (file path, then JSONL line number, as a run reads them): one batch of
+    ``RunDedup``."""
     ordered = sorted(docs, key=lambda d: source_order(d.source_path))
-    return RunDedup(history, settings).feed(ordered)
+    run = RunDedup(history, settings)
+    out, report = run.feed(ordered)
+    run.finish()
+    report.paragraphs_removed = run.apply(out)
+    return out, report
 
 
 def source_order(source_path: str) -> tuple[str, int]:

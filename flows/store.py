@@ -18,6 +18,7 @@ import errno
 import fcntl
 import json
 import os
+import pickle
 import shutil
 import signal
 import stat
@@ -29,10 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from schemas.tables import DOCUMENTS, PARTITION_KEY, SCHEMA_VERSION, TABLES
+from schemas.tables import PARTITION_KEY, SCHEMA_VERSION, TABLES
 
 PART_NAME = "part-0.parquet"
 # Row groups of this many rows keep a reader's memory bounded on big partitions.
@@ -214,7 +214,7 @@ class PartitionWriter:
             self._appended = True
             _failpoint("mid_file")
 
-    def commit(self, heads: set[str] | None = None) -> dict[str, int]:
+    def commit(self) -> dict[str, int]:
         """Finish the files and make the four tables of the date visible together.
 
         The files are closed and fsynced; then a commit journal naming them is written
@@ -222,15 +222,10 @@ class PartitionWriter:
         kill before the journal leaves the old partitions, all four; a kill after it is
         rolled forward by the next run, whatever its date (``recover``), before it reads
         anything. So no run ever sees a date with some tables new and some old, and a
-        reader can tell a commit in progress by the journal (``pending_commit``).
-
-        ``heads``: doc_ids written before a later document made them the first of a
-        near-duplicate group; their ``near_dup_cluster`` is set to themselves here."""
+        reader can tell a commit in progress by the journal (``pending_commit``)."""
         if not self._closed:  # commit may be retried: each step is done once
             for writer in self._writers.values():
                 writer.close()
-            if heads:
-                self._set_heads(heads)
             for tmp in self._tmp.values():
                 with open(tmp, "rb") as fh:
                     os.fsync(fh.fileno())
@@ -255,26 +250,6 @@ class PartitionWriter:
             _failpoint(f"after_{name}")
         _end_journal(self.curated_dir)
         return dict(self.counts)
-
-    def _set_heads(self, heads: set[str]) -> None:
-        src = self._tmp["documents"]
-        dst = src.with_name(src.name + ".heads")
-        value_set = pa.array(sorted(heads), pa.string())
-        with pq.ParquetWriter(dst, DOCUMENTS, compression="zstd") as writer:
-            for batch in pq.ParquetFile(src).iter_batches(batch_size=ROW_GROUP_SIZE):
-                table = pa.Table.from_batches([batch], schema=DOCUMENTS)
-                is_head = pc.and_(
-                    pc.is_in(table["doc_id"], value_set=value_set),
-                    pc.is_null(table["near_dup_cluster"]),
-                )
-                cluster = pc.if_else(is_head, table["doc_id"], table["near_dup_cluster"])
-                index = table.schema.get_field_index("near_dup_cluster")
-                writer.write_table(
-                    table.set_column(index, DOCUMENTS.field(index), cluster),
-                    row_group_size=ROW_GROUP_SIZE,
-                )
-        _failpoint("in_set_heads")
-        os.replace(dst, src)
 
     def abort(self) -> None:
         """Drop everything written so far; the old partitions stay as they were. Once
@@ -323,6 +298,7 @@ def clean_stale(curated_dir: Path) -> None:
     if not root.is_dir():
         return
     (root / (JOURNAL_NAME + ".tmp")).unlink(missing_ok=True)
+    shutil.rmtree(root / SPILL_NAME, ignore_errors=True)
     for table in TABLES:
         folder = root / table
         if not folder.is_dir():
@@ -331,8 +307,43 @@ def clean_stale(curated_dir: Path) -> None:
             if entry.name.startswith(".") and entry.name.endswith((".stage", ".old")):
                 shutil.rmtree(entry, ignore_errors=True)
             elif entry.is_dir():
-                for tmp in entry.glob(".*.tmp*"):  # ``.tmp`` and ``.tmp.heads``
+                for tmp in entry.glob(".*.tmp*"):  # ``.tmp`` (and older versions' ``.tmp.heads``)
                     tmp.unlink(missing_ok=True)
+
+
+SPILL_NAME = ".thresher-spill"
+
+
+class BatchSpill:
+    """Cleaned batches set aside on disk, in order, while the run's dedup keepers are
+    decided (a run's keepers are known only once every batch is cleaned; holding the
+    batches in memory would cost the whole run's text). A folder under CURATED_DIR, so a
+    killed run's leftovers are removed by the next run (``clean_stale``); use it only while
+    holding ``curated_lock``. Pickle is fine here: the run reads back what it wrote."""
+
+    def __init__(self, curated_dir: Path) -> None:
+        self.folder = Path(curated_dir) / SPILL_NAME
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        self._count = 0
+
+    def put(self, item: Any) -> None:
+        path = self.folder / f"{self._count:08d}.pickle"
+        with open(path, "wb") as fh:
+            pickle.dump(item, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self._count += 1
+
+    def take(self) -> Iterator[Any]:
+        """Every item put, in order; each file is removed once read."""
+        for n in range(self._count):
+            path = self.folder / f"{n:08d}.pickle"
+            with open(path, "rb") as fh:
+                item = pickle.load(fh)
+            path.unlink()
+            yield item
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class BackfillRefused(CuratedError):

@@ -3,6 +3,7 @@ near-duplicate documents; and re-runs that leave curated/ exactly as one run doe
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -264,3 +265,70 @@ def test_two_runs_in_a_row_leave_curated_exactly_as_one(tmp_path: Path, prefect_
     run(raw, curated, "2026-11-21", batch_size=500)  # other batching: other row groups,
     for name, df in tables.items():  # the same rows in the same order
         pd.testing.assert_frame_equal(pd.read_parquet(curated / name), df, obj=name)
+
+
+# --- who keeps a shared paragraph (issue 17, finding 1) ------------------------------------
+
+ORIGINAL = "theguardian.com/heat-pumps.txt"
+REPOST = "syndication/heatpumps-copy.txt"  # sorts first: it used to keep everything
+
+
+def _repost_case(raw: Path, original: dict, repost: dict) -> list[str]:
+    body = story(2024, 6)
+    write(raw, ORIGINAL, body)
+    write(raw, REPOST, ["Republished with permission."] + body + story(7, 1))
+    for name, meta in ((ORIGINAL, original), (REPOST, repost)):
+        if meta:
+            sidecar = (raw / name).with_suffix(".meta.json")
+            sidecar.write_text(json.dumps(meta), encoding="utf-8")
+    return body
+
+
+@pytest.mark.parametrize(
+    ("original", "repost"),
+    [
+        ({"published_at": "2026-11-19T08:00:00Z"}, {"published_at": "2026-11-20T12:00:00Z"}),
+        ({"published_at": "2026-11-19T08:00:00Z"}, {}),  # a date beats no date
+        ({"fetched_at": "2026-11-19T09:00:00Z"}, {"fetched_at": "2026-11-21T09:00:00Z"}),
+    ],
+    ids=["earlier-published", "only-original-dated", "earlier-fetched"],
+)
+def test_the_original_keeps_its_text_not_the_repost(
+    tmp_path: Path, original: dict, repost: dict
+) -> None:
+    body = _repost_case(tmp_path, original, repost)
+    docs, report = dedup(_docs(tmp_path, [REPOST, ORIGINAL]))
+    by_path = {d.source_path: d for d in docs}
+    assert by_path[ORIGINAL].text == "\n\n".join(body)
+    copy = by_path[REPOST]
+    assert [t for _, t, r, _ in copy.removed if r == "duplicate"] == body
+    assert {dup for _, _, r, dup in copy.removed if r == "duplicate"} == {by_path[ORIGINAL].doc_id}
+    assert report.paragraphs_removed == 6
+
+
+def test_without_dates_the_first_path_keeps(tmp_path: Path) -> None:
+    body = _repost_case(tmp_path, {}, {})
+    docs, _ = dedup(_docs(tmp_path, [ORIGINAL, REPOST]))
+    by_path = {d.source_path: d for d in docs}
+    assert all(p in by_path[REPOST].text for p in body)
+    assert not any(p in by_path[ORIGINAL].text for p in body)
+
+
+def test_the_flow_picks_the_same_keeper_across_batches(tmp_path: Path, prefect_harness) -> None:
+    """One file per batch: the repost is written before the original's batch is cleaned,
+    yet the original keeps its paragraphs, as in one batch."""
+    raw = tmp_path / "raw"
+    body = _repost_case(
+        raw, {"published_at": "2026-11-19T08:00:00Z"}, {"published_at": "2026-11-20T12:00:00Z"}
+    )
+    summaries = [
+        run(raw, tmp_path / f"curated-{size}", "2026-11-21", batch_size=size) for size in (1, 500)
+    ]
+    assert summaries[0]["paragraphs_removed"] == summaries[1]["paragraphs_removed"]
+    for size in (1, 500):
+        docs = pd.read_parquet(tmp_path / f"curated-{size}" / "documents").set_index("source_path")
+        assert docs.loc[ORIGINAL, "text"] == "\n\n".join(body)
+        removed = pd.read_parquet(tmp_path / f"curated-{size}" / "removed")
+        dups = removed[removed["reason"] == "duplicate"]
+        assert len(dups) == 6 and set(dups["dup_of"]) == {docs.loc[ORIGINAL, "doc_id"]}
+    assert not (tmp_path / "curated-1" / ".thresher-spill").exists()
