@@ -2,6 +2,7 @@
 
 thresher ingest RAW_DIR CURATED_DIR [--ingest-date YYYY-MM-DD]
 thresher explain FILE
+thresher stats CURATED_DIR [--date YYYY-MM-DD] [--json]
 thresher migrate CURATED_DIR
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS
+from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS, CleanSettings
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD
 
 # Only settings here: `thresher ingest` is a supervisor that starts the run as a child
@@ -38,6 +39,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 # Exit codes of `thresher ingest` (the README lists them).
+# What ``explain`` and a run read, by name.
+INPUT_NAMES = ".txt, .html, .htm, .jsonl, .ndjson, each optionally .gz"
 EXIT_USAGE = 2  # a wrong argument or setting; nothing was touched
 EXIT_LOCKED = 3  # another run holds the curated folder
 EXIT_CURATED = 4  # the curated folder cannot be used as it is (the message says why)
@@ -166,25 +169,35 @@ def _flow_parameters(args: argparse.Namespace) -> dict:
     )
 
 
-def _explained(arg: str) -> ProcessedDocument:
-    """Process one file (``.txt``, ``.html``, ``.gz``) or one JSONL record (``FILE:LINE``)."""
+def _explained(arg: str, settings: CleanSettings | None = None) -> ProcessedDocument:
+    """Process one file (``.txt``, ``.html``, ``.gz``) or one JSONL record (``FILE:LINE``)
+    with the cleaning settings ``ingest`` would use."""
     from cleaners.document import DocumentError, process_document, process_html, process_record
     from flows.sources import read_source, source_kind
 
+    settings = settings or CleanSettings()
     path, line = Path(arg), None
     if not path.exists() and ":" in arg and arg.rsplit(":", 1)[1].isdigit():
         path, line = Path(arg.rsplit(":", 1)[0]), int(arg.rsplit(":", 1)[1])
-    source = read_source(path.parent, path.name)
+    if not path.exists():
+        raise DocumentError("not_found", f"{path} does not exist")
+    if not path.is_file():
+        raise DocumentError("usage", f"{path} is not a file")
     kind = source_kind(path.name)
+    if kind is None:
+        raise DocumentError("usage", f"{path} is not an input thresher reads ({INPUT_NAMES})")
+    if line is not None and kind != "jsonl":
+        raise DocumentError("usage", f"FILE:LINE names a record of a JSONL file; {path} is not one")
+    source = read_source(path.parent, path.name)
     if kind == "jsonl":
         if line is None:
             raise DocumentError("usage", "name one record of a JSONL file as FILE:LINE")
         lines = source.data.split(b"\n")
         if not 1 <= line <= len(lines):
             raise DocumentError("usage", f"{path} has no line {line}")
-        return process_record(lines[line - 1].rstrip(b"\r"), arg, source.sidecar)
+        return process_record(lines[line - 1].rstrip(b"\r"), arg, source.sidecar, settings)
     process = process_html if kind == "html" else process_document
-    return process(source.data, path.name, source.sidecar)
+    return process(source.data, path.name, source.sidecar, settings)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -192,7 +205,17 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     path = args.file
     try:
-        doc = _explained(str(path))
+        settings = CleanSettings.from_disabled(
+            args.disable or (),
+            uncurl_quotes=args.uncurl_quotes,
+            max_paragraphs=args.max_paragraphs,
+            max_document_bytes=args.max_document_bytes,
+        )
+    except ValueError as exc:
+        print(f"thresher: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        doc = _explained(str(path), settings)
     except DocumentError as exc:
         print(f"{path}: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
@@ -206,6 +229,31 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print(f"\nmetadata: {json.dumps(meta, ensure_ascii=False)}")
     print(f"encoding: {doc.encoding}; fixes: {', '.join(doc.encoding_fixes) or 'none'}")
     print(f"kept {len(doc.paragraphs)} of {doc.paragraphs_before} paragraphs")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from flows import stats, store
+
+    if not args.curated_dir.is_dir():
+        print(f"thresher: CURATED_DIR {args.curated_dir} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        figures = stats.collect(args.curated_dir, args.date)
+    except LookupError as exc:
+        print(f"thresher: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except store.CuratedError as exc:
+        print(f"thresher: {exc}", file=sys.stderr)
+        return EXIT_CURATED
+    pending = store.pending_commit(args.curated_dir)
+    if pending:
+        print(
+            f"thresher: the commit of {pending} is unfinished (a killed run); the next ingest "
+            "or migrate completes it: its figures may be partial",
+            file=sys.stderr,
+        )
+    print(json.dumps(figures, ensure_ascii=False) if args.json else stats.render(figures))
     return 0
 
 
@@ -237,25 +285,19 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="thresher", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"thresher {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     ing = sub.add_parser("ingest", help="ingest RAW_DIR into the curated Parquet dataset")
-    ing.add_argument("raw_dir", type=Path)
-    ing.add_argument("curated_dir", type=Path)
+    ing.add_argument("raw_dir", type=local_path, help="folder of raw files")
+    ing.add_argument("curated_dir", type=local_path, help="folder of the curated tables")
     ing.add_argument("--ingest-date", help="partition date YYYY-MM-DD (default: today, UTC)")
     ing.add_argument(
-        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="documents per task"
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"input files per cleaning task (default {DEFAULT_BATCH_SIZE})",
     )
-    ing.add_argument(
-        "--disable",
-        action="append",
-        metavar="REASON",
-        help="turn a cleaner off by its reason code (repeatable)",
-    )
-    ing.add_argument(
-        "--uncurl-quotes",
-        action="store_true",
-        help="straighten curly quotes during encoding repair (default: keep them as written)",
-    )
+    _cleaning_options(ing)
     ing.add_argument(
         "--min-dedup-chars",
         type=int,
@@ -328,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate",
         help="rewrite partitions written by an older schema to the declared schemas",
     )
-    mig.add_argument("curated_dir", type=Path)
+    mig.add_argument("curated_dir", type=local_path)
     mig.add_argument(
         "--lock-timeout",
         type=float,
@@ -341,9 +383,71 @@ def build_parser() -> argparse.ArgumentParser:
         help="show each paragraph of FILE (or a JSONL record, FILE:LINE), kept or removed and why",
     )
     exp.add_argument("file", type=Path)
-    exp.add_argument("--width", type=int, default=110, help="characters of text shown per line")
+    exp.add_argument(
+        "--width", type=int, default=110, help="characters of text shown per line (default 110)"
+    )
+    _cleaning_options(exp)
     exp.set_defaults(func=cmd_explain)
+    sta = sub.add_parser(
+        "stats",
+        help="documents, paragraphs and characters per date, removals by reason, top sites, "
+        "errors, near-duplicate clusters, encodings and languages of CURATED_DIR",
+    )
+    sta.add_argument("curated_dir", type=local_path)
+    sta.add_argument("--date", help="one ingest date YYYY-MM-DD (default: every date)")
+    sta.add_argument("--json", action="store_true", help="print the figures as JSON")
+    sta.set_defaults(func=cmd_stats)
     return parser
+
+
+def _cleaning_options(parser: argparse.ArgumentParser) -> None:
+    """The cleaning settings ``ingest`` and ``explain`` share (the max_* limits are added
+    by each: their defaults live in one place)."""
+    from cleaners.clean import REASONS
+
+    parser.add_argument(
+        "--disable",
+        action="append",
+        metavar="REASON",
+        help=f"turn a cleaner off by its reason code (repeatable): {', '.join(REASONS)}",
+    )
+    parser.add_argument(
+        "--uncurl-quotes",
+        action="store_true",
+        help="straighten curly quotes during encoding repair (default: keep them as written)",
+    )
+    if parser.prog.endswith("explain"):
+        parser.add_argument(
+            "--max-paragraphs",
+            type=int,
+            default=DEFAULT_MAX_PARAGRAPHS,
+            help=f"largest document accepted, in paragraphs (default {DEFAULT_MAX_PARAGRAPHS})",
+        )
+        parser.add_argument(
+            "--max-document-bytes",
+            type=int,
+            default=DEFAULT_MAX_DOCUMENT_BYTES,
+            help=f"largest document accepted, in bytes (default {DEFAULT_MAX_DOCUMENT_BYTES})",
+        )
+
+
+def local_path(value: str) -> Path:
+    """A folder argument: a local path (object storage URLs are refused, not mangled into
+    a local folder named ``s3:``)."""
+    if "://" in value:
+        raise argparse.ArgumentTypeError(
+            f"{value}: URLs (s3://, gs://, ...) are not supported yet; give a local folder"
+        )
+    return Path(value)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("thresher")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:

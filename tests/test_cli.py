@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = Path(sys.executable).parent / "thresher"
@@ -74,3 +75,42 @@ def test_explain_html_and_a_jsonl_record(tmp_path: Path) -> None:
     assert r.returncode == 1 and "FILE:LINE" in r.stderr
     r = _run("explain", f"{dump}:3", home=tmp_path)
     assert r.returncode == 1 and "bad_record" in r.stderr
+
+
+def test_version_and_help_name_defaults_and_reason_codes(tmp_path: Path) -> None:
+    """Issue 17, finding 7."""
+    version = _run("--version", home=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("thresher 0.")
+    helped = _run("ingest", "--help", home=tmp_path)
+    assert "(default 500)" in helped.stdout and "cookie_banner" in helped.stdout
+    assert "cookie_banner" in _run("explain", "--help", home=tmp_path).stdout
+
+
+@pytest.mark.parametrize("url", ["s3://bucket/raw", "gs://b/raw", "file:///tmp/raw"])
+def test_a_url_as_a_folder_is_refused_in_one_line(tmp_path: Path, url: str) -> None:
+    r = _run("ingest", url, str(tmp_path / "out"), home=tmp_path)
+    assert r.returncode == 2 and "URLs (s3://, gs://, ...) are not supported yet" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "out").exists()
+    assert not Path("s3:").exists()
+
+
+def test_explain_refuses_what_it_cannot_explain(tmp_path: Path) -> None:
+    txt = ROOT / "raw" / "2026-11-20" / "harbour-bridge.txt"
+    missing = _run("explain", str(tmp_path / "nope.txt"), home=tmp_path)
+    assert missing.returncode == 1 and "not_found" in missing.stderr
+    line_of_text = _run("explain", f"{txt}:3", home=tmp_path)
+    assert line_of_text.returncode == 1 and "is not one" in line_of_text.stderr
+    other = tmp_path / "log.csv"
+    other.write_text("a,b\n")
+    assert "not an input thresher reads" in _run("explain", str(other), home=tmp_path).stderr
+    bad = _run("explain", str(txt), "--disable", "captions", home=tmp_path)
+    assert bad.returncode == 2 and "unknown reason codes" in bad.stderr
+
+
+def test_explain_takes_the_cleaning_settings_of_ingest(tmp_path: Path) -> None:
+    txt = str(ROOT / "raw" / "2026-11-20" / "harbour-bridge.txt")
+    default = _run("explain", txt, home=tmp_path)
+    no_captions = _run("explain", txt, "--disable", "caption", home=tmp_path)
+    assert "- caption" in default.stdout and "- caption" not in no_captions.stdout
+    small = _run("explain", txt, "--max-paragraphs", "3", home=tmp_path)
+    assert small.returncode == 1 and "too_many_paragraphs" in small.stderr

@@ -1,0 +1,155 @@
+"""``thresher stats``: what a data engineer asks of a curated dataset, without pandas.
+
+Counts come straight from the tables (column projection, one partition file at a time),
+so they equal what ``pandas.read_parquet`` gives: documents, paragraphs and characters per
+date; removals by reason; top sites; errors by code; near-duplicate clusters; encodings
+and languages.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from flows.store import PART_NAME, read_columns
+from schemas.tables import PARTITION_KEY
+
+TOP_SITES = 10
+
+
+def dates_of(curated_dir: Path) -> list[str]:
+    """Ingest dates with a documents or errors partition, sorted."""
+    days = set()
+    for table in ("documents", "errors"):
+        for part in (Path(curated_dir) / table).glob(f"{PARTITION_KEY}=*/{PART_NAME}"):
+            days.add(part.parent.name.split("=", 1)[1])
+    return sorted(days)
+
+
+def _read(curated_dir: Path, table: str, day: str, columns: list[str]) -> pa.Table | None:
+    path = Path(curated_dir) / table / f"{PARTITION_KEY}={day}" / PART_NAME
+    return read_columns(path, table, columns) if path.is_file() else None
+
+
+def _counts(values: list[Any]) -> dict[str, int]:
+    """Value -> count, most common first (ties by value); None counted as "(none)"."""
+    counted = Counter("(none)" if v is None else str(v) for v in values)
+    return dict(sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def site_of(site: str | None, url: str | None) -> str:
+    """The site a document counts under: its ``site`` field, else its URL's host.
+
+    >>> site_of(None, "https://www.example.org/a"), site_of("Gazette", None), site_of(None, None)
+    ('www.example.org', 'Gazette', '(unknown)')
+    """
+    if site:
+        return site
+    host = urlsplit(url).hostname if url else None
+    return host or "(unknown)"
+
+
+def collect(curated_dir: Path, only_date: str | None = None) -> dict[str, Any]:
+    """Every figure of ``thresher stats`` for the whole dataset or one ingest date."""
+    root = Path(curated_dir)
+    days = dates_of(root)
+    if only_date is not None:
+        if only_date not in days:
+            raise LookupError(
+                f"{root} holds no ingest date {only_date} (it holds: {', '.join(days) or 'none'})"
+            )
+        days = [only_date]
+    per_date = []
+    reasons: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+    sites: Counter[str] = Counter()
+    encodings: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
+    clusters: Counter[str] = Counter()
+    for day in days:
+        docs = _read(
+            root,
+            "documents",
+            day,
+            ["site", "url", "encoding", "language", "near_dup_cluster", "chars_after"],
+        )
+        paragraphs = _read(root, "paragraphs", day, ["doc_id"])
+        removed = _read(root, "removed", day, ["reason"])
+        failed = _read(root, "errors", day, ["error"])
+        row = {
+            "ingest_date": day,
+            "documents": 0 if docs is None else docs.num_rows,
+            "paragraphs": 0 if paragraphs is None else paragraphs.num_rows,
+            "characters": 0 if docs is None else int(pc.sum(docs["chars_after"]).as_py() or 0),
+            "removed": 0 if removed is None else removed.num_rows,
+            "errors": 0 if failed is None else failed.num_rows,
+        }
+        per_date.append(row)
+        if docs is not None:
+            sites.update(
+                site_of(s, u)
+                for s, u in zip(docs["site"].to_pylist(), docs["url"].to_pylist(), strict=True)
+            )
+            encodings.update("(none)" if e is None else e for e in docs["encoding"].to_pylist())
+            languages.update("(none)" if x is None else x for x in docs["language"].to_pylist())
+            clusters.update(c for c in docs["near_dup_cluster"].to_pylist() if c is not None)
+        if removed is not None:
+            reasons.update(removed["reason"].to_pylist())
+        if failed is not None:
+            errors.update(failed["error"].to_pylist())
+    total = {k: sum(r[k] for r in per_date) for k in ("documents", "paragraphs", "characters")}
+    return {
+        "curated_dir": str(root),
+        "dates": days,
+        **total,
+        "paragraphs_removed": sum(r["removed"] for r in per_date),
+        "errors": sum(r["errors"] for r in per_date),
+        "per_date": per_date,
+        "removed_by_reason": _counts(list(reasons.elements())),
+        "errors_by_code": _counts(list(errors.elements())),
+        "top_sites": [[s, n] for s, n in list(_counts(list(sites.elements())).items())[:TOP_SITES]],
+        "sites": len(sites),
+        "near_duplicates": {"clusters": len(clusters), "documents": sum(clusters.values())},
+        "encodings": _counts(list(encodings.elements())),
+        "languages": _counts(list(languages.elements())),
+    }
+
+
+def render(stats: dict[str, Any]) -> str:
+    """The figures as text for a terminal."""
+    out = [
+        f"{stats['curated_dir']}: {len(stats['dates'])} ingest dates, "
+        f"{stats['documents']} documents, {stats['paragraphs']} paragraphs, "
+        f"{stats['characters']} characters; {stats['paragraphs_removed']} paragraphs "
+        f"removed, {stats['errors']} errors",
+        "",
+        f"{'date':<12} {'documents':>10} {'paragraphs':>11} {'characters':>12} "
+        f"{'removed':>9} {'errors':>7}",
+    ]
+    for r in stats["per_date"]:
+        out.append(
+            f"{r['ingest_date']:<12} {r['documents']:>10} {r['paragraphs']:>11} "
+            f"{r['characters']:>12} {r['removed']:>9} {r['errors']:>7}"
+        )
+    sections = [
+        ("removed by reason", stats["removed_by_reason"].items()),
+        ("errors by code", stats["errors_by_code"].items()),
+        (f"top sites (of {stats['sites']})", stats["top_sites"]),
+        ("encodings", stats["encodings"].items()),
+        ("languages", stats["languages"].items()),
+    ]
+    for title, items in sections:
+        items = list(items)
+        if items:
+            out += ["", f"{title}:"] + [f"  {name:<30} {n:>8}" for name, n in items]
+    near = stats["near_duplicates"]
+    out += [
+        "",
+        f"near-duplicate clusters: {near['clusters']} ({near['documents']} documents in them)",
+    ]
+    return "\n".join(out)
