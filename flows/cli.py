@@ -37,6 +37,11 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # Prefect gives its temporary API 20 s to start; on a loaded 2-core machine that is short.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+# Prefect's state goes where the README and the Makefile say, ``.prefect/`` in the project,
+# when thresher runs from a checkout and PREFECT_HOME is not set (not ``~/.prefect``).
+PROJECT = Path(__file__).resolve().parent.parent
+if "PREFECT_HOME" not in os.environ and (PROJECT / "prefect.yaml").is_file():
+    os.environ["PREFECT_HOME"] = str(PROJECT / ".prefect")
 
 # Exit codes of `thresher ingest` (the README lists them).
 # What ``explain`` and a run read, by name.
@@ -113,15 +118,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from flows import supervise
 
+    if not args.verbose:  # Prefect's INFO lines only with --verbose
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     if supervise.ENV not in os.environ and supervise.available():
         return supervise.run_supervised(sys.argv[1:] if args.argv is None else args.argv)
     if supervise.ENV in os.environ:
         supervise.become_supervised()
+    from flows import progress
     from flows.ingest import ingest
     from flows.store import CuratedError, CuratedLocked
 
     try:
-        summary = _run_ingest(ingest, args)
+        with progress.shown(quiet=args.quiet):
+            summary = _run_ingest(ingest, args)
     except CuratedLocked as exc:
         print(f"thresher: {exc}", file=sys.stderr)
         return EXIT_LOCKED
@@ -344,6 +353,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_LOCK_TIMEOUT,
         help="seconds to wait for another ingest on the same CURATED_DIR "
         f"(default {DEFAULT_LOCK_TIMEOUT:g})",
+    )
+    shown = ing.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress display (by default a bar on a terminal, a line per batch otherwise)",
+    )
+    shown.add_argument(
+        "--verbose", action="store_true", help="show Prefect's own log lines (INFO and up)"
     )
     ing.add_argument(
         "--retry-errors",

@@ -61,6 +61,17 @@ def list_sources(raw_dir: str) -> Listing:
     return scan(Path(raw_dir))
 
 
+# What a run reports as it goes, to whoever shows it (the command line sets it): called
+# with the phase ("cleaning" or "writing"), batches done, batches in all, documents so far.
+Progress = Callable[[str, int, int, int], None]
+progress_hook: Progress | None = None
+
+
+def _progress(phase: str, done: int, total: int, documents: int) -> None:
+    if progress_hook is not None:
+        progress_hook(phase, done, total, documents)
+
+
 @task(**IO_RETRIES, cache_policy=NONE)
 def read_history(curated_dir: str, ingest_date: str, min_chars: int) -> History:
     return load_history(Path(curated_dir), exclude_date=ingest_date, min_chars=min_chars)
@@ -251,10 +262,14 @@ def _ingest_locked(
         # Batches are cleaned concurrently (at most ``in_flight`` at once, so memory holds
         # a few batches, not the run), fed to dedup in order and set aside on disk; once
         # every keeper is known, they are read back in order, deduplicated and written.
+        cleaned = 0
+        _progress("cleaning", 0, len(batches), 0)
         for n, result in enumerate(in_order(submit, batches, in_flight), start=1):
             started = time.perf_counter()
             docs, report = run.feed(result.docs)
             aside.put((docs, result, report))
+            cleaned += len(docs)
+            _progress("cleaning", n, len(batches), cleaned)
             stats.timings.update({**result.timings, "dedup": time.perf_counter() - started})
             log.info(
                 "batch %d/%d cleaned: %d documents, %d skipped, %d failed",
@@ -267,7 +282,8 @@ def _ingest_locked(
         started = time.perf_counter()
         run.finish()
         stats.timings["dedup"] += time.perf_counter() - started
-        for docs, result, report in aside.take():
+        written = 0
+        for n, (docs, result, report) in enumerate(aside.take(), start=1):
             started = time.perf_counter()
             run.apply(docs)
             deduped = time.perf_counter()
@@ -283,6 +299,8 @@ def _ingest_locked(
                 report.near_dup_documents,
                 result.still_failing,
             )
+            written += len(docs)
+            _progress("writing", n, len(batches), written)
         dropped = writer.dropped_documents()
         if dropped:
             log.warning(

@@ -12,8 +12,17 @@ os.environ["PREFECT_PROFILES_PATH"] = str(Path(_PREFECT_HOME) / "profiles.toml")
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# Dask's worker scratch space too, so a test run leaves nothing in /tmp.
+os.environ["DASK_TEMPORARY_DIRECTORY"] = str(Path(_PREFECT_HOME) / "dask")
+
+import shutil  # noqa: E402
 
 import pytest  # noqa: E402
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"

@@ -114,3 +114,48 @@ def test_explain_takes_the_cleaning_settings_of_ingest(tmp_path: Path) -> None:
     assert "- caption" in default.stdout and "- caption" not in no_captions.stdout
     small = _run("explain", txt, "--max-paragraphs", "3", home=tmp_path)
     assert small.returncode == 1 and "too_many_paragraphs" in small.stderr
+
+
+def test_prefect_state_goes_to_the_project_not_the_home_folder(tmp_path: Path) -> None:
+    """Issue 17, finding 11: a direct `thresher ingest` wrote into ~/.prefect."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["HOME"] = str(tmp_path)
+    code = "import os, flows.cli; print(os.environ['PREFECT_HOME'])"
+    home = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert home.stdout.strip() == str(ROOT / ".prefect"), home.stderr
+    env["PREFECT_HOME"] = str(tmp_path / "mine")
+    mine = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert mine.stdout.strip() == str(tmp_path / "mine")
+
+
+def test_progress_lines_quiet_and_a_bar_on_a_terminal(tmp_path: Path) -> None:
+    """Issue 17, finding 8: per-batch lines when not on a terminal, nothing with --quiet,
+    a bar with rate and time left on a terminal; Prefect's INFO lines only with --verbose."""
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "raw" / "2026-11-20", raw)
+
+    def args(out: str) -> list[str]:
+        return ["ingest", str(raw), str(tmp_path / out), "--batch-size", "1"]
+
+    plain = _run(*args("plain"), home=tmp_path / "p")
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    assert "cleaning: batch 3/3, 3 documents" in plain.stderr
+    assert "writing: batch 3/3" in plain.stderr
+    assert "Beginning flow run" not in plain.stderr + plain.stdout  # Prefect INFO hidden
+    quiet = _run(*args("quiet"), "--quiet", home=tmp_path / "p")
+    assert quiet.returncode == 0 and "batch" not in quiet.stderr
+    assert "documents: 3 written" in quiet.stdout
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "p"), COLUMNS="160")
+    command = " ".join([str(EXE), *args("tty")])
+    on_tty = subprocess.run(
+        ["script", "-qec", command, "/dev/null"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert on_tty.returncode == 0, on_tty.stdout[-2000:]
+    assert "cleaning" in on_tty.stdout and "docs/s" in on_tty.stdout and "left" in on_tty.stdout
+    assert "━" in on_tty.stdout  # the bar itself

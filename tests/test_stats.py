@@ -53,12 +53,11 @@ def test_stats_equal_what_pandas_reads(curated: Path) -> None:
         lambda s: dict(sorted(s.items(), key=lambda kv: (-kv[1], kv[0])))
     )
     assert stats["errors_by_code"] == dict(errors["error"].value_counts())
+
     def plain(value):
         return None if pd.isna(value) else value
 
-    sites = [
-        site_of(plain(s), plain(u)) for s, u in zip(docs["site"], docs["url"], strict=True)
-    ]
+    sites = [site_of(plain(s), plain(u)) for s, u in zip(docs["site"], docs["url"], strict=True)]
     assert dict(stats["top_sites"]) == dict(pd.Series(sites).value_counts().head(10))
     clusters = docs["near_dup_cluster"].dropna()
     assert stats["near_duplicates"] == {
