@@ -92,3 +92,12 @@ def test_stats_command(curated: Path, tmp_path: Path) -> None:
         [str(EXE), "stats", str(tmp_path / "nope")], capture_output=True, text=True
     )
     assert nowhere.returncode == 2 and "not a folder" in nowhere.stderr
+
+
+def test_the_readme_pandas_recipes_run(curated: Path) -> None:
+    """The README's "Reading the tables" code runs as printed (paths aside)."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"## Reading the tables.*?```python\n(.*?)```", readme, re.S).group(1)
+    exec(compile(code.replace('"curated/', f'"{curated}/'), "README.md", "exec"), {})
