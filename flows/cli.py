@@ -12,22 +12,15 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS, CleanSettings
-from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD
+from cleaners.clean import CleanSettings
 
 # Only settings here: `thresher ingest` is a supervisor that starts the run as a child
 # process, and should start fast (flows.sources would import trafilatura).
-from flows.settings import (
-    AUTO_WORKERS_FROM,
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_LOCK_TIMEOUT,
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_EXPANSION,
-)
+from flows.settings import DEFAULT_LOCK_TIMEOUT, SETTINGS, Setting
 
 if TYPE_CHECKING:
     from cleaners.document import ProcessedDocument
@@ -159,23 +152,10 @@ def _run_ingest(ingest: Callable[..., dict], args: argparse.Namespace) -> dict:
 
 
 def _flow_parameters(args: argparse.Namespace) -> dict:
-    """The ``ingest`` flow's settings, from the command line."""
-    return dict(
-        ingest_date=args.ingest_date,
-        batch_size=args.batch_size,
-        disabled_reasons=args.disable or [],
-        uncurl_quotes=args.uncurl_quotes,
-        min_dedup_chars=args.min_dedup_chars,
-        near_dup_threshold=args.near_dup_threshold,
-        max_file_bytes=args.max_file_bytes,
-        max_expansion=args.max_expansion,
-        max_paragraphs=args.max_paragraphs,
-        max_document_bytes=args.max_document_bytes,
-        lock_timeout=args.lock_timeout,
-        workers=args.workers,
-        dask_address=args.dask,
-        retry_errors=args.retry_errors,
-    )
+    """The ``ingest`` flow's settings, from the command line (every one of ``SETTINGS``)."""
+    values = {s.name: getattr(args, s.name) for s in SETTINGS}
+    values["disabled_reasons"] = values["disabled_reasons"] or []
+    return values
 
 
 def _explained(arg: str, settings: CleanSettings | None = None) -> ProcessedDocument:
@@ -215,7 +195,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     path = args.file
     try:
         settings = CleanSettings.from_disabled(
-            args.disable or (),
+            args.disabled_reasons or (),
             uncurl_quotes=args.uncurl_quotes,
             max_paragraphs=args.max_paragraphs,
             max_document_bytes=args.max_document_bytes,
@@ -299,61 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing = sub.add_parser("ingest", help="ingest RAW_DIR into the curated Parquet dataset")
     ing.add_argument("raw_dir", type=local_path, help="folder of raw files")
     ing.add_argument("curated_dir", type=local_path, help="folder of the curated tables")
-    ing.add_argument("--ingest-date", help="partition date YYYY-MM-DD (default: today, UTC)")
-    ing.add_argument(
-        "--batch-size",
-        type=int,
-        default=DEFAULT_BATCH_SIZE,
-        help=f"input files per cleaning task (default {DEFAULT_BATCH_SIZE})",
-    )
-    _cleaning_options(ing)
-    ing.add_argument(
-        "--min-dedup-chars",
-        type=int,
-        default=MIN_CROSS_DOC_CHARS,
-        help="shortest paragraph (normalised characters) deduplicated across documents "
-        f"and runs (default {MIN_CROSS_DOC_CHARS})",
-    )
-    ing.add_argument(
-        "--near-dup-threshold",
-        type=float,
-        default=NEAR_DUP_THRESHOLD,
-        help="estimated Jaccard similarity from which documents are flagged as "
-        f"near-duplicates (default {NEAR_DUP_THRESHOLD})",
-    )
-    ing.add_argument(
-        "--max-file-bytes",
-        type=int,
-        default=DEFAULT_MAX_BYTES,
-        help=f"largest file accepted, after decompression (default {DEFAULT_MAX_BYTES})",
-    )
-    ing.add_argument(
-        "--max-expansion",
-        type=int,
-        default=DEFAULT_MAX_EXPANSION,
-        help="largest ratio of decompressed to compressed size for .gz input "
-        f"(default {DEFAULT_MAX_EXPANSION})",
-    )
-    ing.add_argument(
-        "--max-paragraphs",
-        type=int,
-        default=DEFAULT_MAX_PARAGRAPHS,
-        help=f"largest document accepted, in paragraphs (default {DEFAULT_MAX_PARAGRAPHS})",
-    )
-    ing.add_argument(
-        "--max-document-bytes",
-        type=int,
-        default=DEFAULT_MAX_DOCUMENT_BYTES,
-        help="largest document (a file, or one JSONL record) accepted, in bytes "
-        f"(default {DEFAULT_MAX_DOCUMENT_BYTES}); bounds one document's memory",
-    )
-    ing.add_argument(
-        "--lock-timeout",
-        type=float,
-        default=DEFAULT_LOCK_TIMEOUT,
-        help="seconds to wait for another ingest on the same CURATED_DIR "
-        f"(default {DEFAULT_LOCK_TIMEOUT:g})",
-    )
+    add_settings(ing, SETTINGS)
     shown = ing.add_mutually_exclusive_group()
     shown.add_argument(
         "--quiet",
@@ -362,25 +288,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     shown.add_argument(
         "--verbose", action="store_true", help="show Prefect's own log lines (INFO and up)"
-    )
-    ing.add_argument(
-        "--retry-errors",
-        action="store_true",
-        help="try again inputs whose same bytes failed on an earlier date (by default they "
-        "are counted as still failing, not tried again: after upgrading thresher, say)",
-    )
-    ing.add_argument(
-        "--workers",
-        type=int,
-        default=0,
-        help="clean batches in this many local processes; 1: threads of this one; "
-        f"0 (default): one per core when there are at least {AUTO_WORKERS_FROM} input files",
-    )
-    ing.add_argument(
-        "--dask",
-        metavar="ADDRESS",
-        help="clean batches on the Dask cluster whose scheduler is at ADDRESS "
-        "(e.g. tcp://10.0.0.5:8786), through prefect-dask",
     )
     ing.add_argument("--json", action="store_true", help="print the summary as JSON")
     ing.set_defaults(func=cmd_ingest)
@@ -404,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument(
         "--width", type=int, default=110, help="characters of text shown per line (default 110)"
     )
-    _cleaning_options(exp)
+    add_settings(exp, [x for x in SETTINGS if x.cleaning])
     exp.set_defaults(func=cmd_explain)
     sta = sub.add_parser(
         "stats",
@@ -418,35 +325,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _cleaning_options(parser: argparse.ArgumentParser) -> None:
-    """The cleaning settings ``ingest`` and ``explain`` share (the max_* limits are added
-    by each: their defaults live in one place)."""
-    from cleaners.clean import REASONS
+def add_settings(parser: argparse.ArgumentParser, settings: Iterable[Setting]) -> None:
+    """One option per setting, named, typed, defaulted and explained by ``SETTINGS``."""
+    for setting in settings:
+        shown = _default_shown(setting.default)
+        kw: dict[str, Any] = {"dest": setting.name, "help": setting.help + shown}
+        if setting.kind is bool:
+            kw["action"] = "store_true"
+        elif setting.kind is list:
+            kw.update(action="append", metavar=setting.metavar)
+        else:
+            metavar = setting.metavar or ("X" if setting.kind is float else "N")
+            kw.update(type=setting.kind, default=setting.default, metavar=metavar)
+        parser.add_argument(setting.option, **kw)
 
-    parser.add_argument(
-        "--disable",
-        action="append",
-        metavar="REASON",
-        help=f"turn a cleaner off by its reason code (repeatable): {', '.join(REASONS)}",
-    )
-    parser.add_argument(
-        "--uncurl-quotes",
-        action="store_true",
-        help="straighten curly quotes during encoding repair (default: keep them as written)",
-    )
-    if parser.prog.endswith("explain"):
-        parser.add_argument(
-            "--max-paragraphs",
-            type=int,
-            default=DEFAULT_MAX_PARAGRAPHS,
-            help=f"largest document accepted, in paragraphs (default {DEFAULT_MAX_PARAGRAPHS})",
-        )
-        parser.add_argument(
-            "--max-document-bytes",
-            type=int,
-            default=DEFAULT_MAX_DOCUMENT_BYTES,
-            help=f"largest document accepted, in bytes (default {DEFAULT_MAX_DOCUMENT_BYTES})",
-        )
+
+def _default_shown(value: Any) -> str:
+    """`` (default 500)`` for a help text; nothing for an unset or off default."""
+    if value is None or value is False:
+        return ""
+    return f" (default {value:g})" if isinstance(value, float) else f" (default {value})"
 
 
 def local_path(value: str) -> Path:

@@ -30,6 +30,7 @@ from flows.settings import (
     DEFAULT_LOCK_TIMEOUT,
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_EXPANSION,
+    SETTINGS,
     check_settings,
     workers_for,
 )
@@ -125,19 +126,9 @@ def ingest(
     ``AUTO_WORKERS_FROM`` input files, else threads, and ``dask_address`` (a Dask scheduler such as
     ``tcp://10.0.0.5:8786``) on a Dask cluster through prefect-dask. Dedup and writing
     stay in this process, in order, so every way gives the same curated data."""
-    check_settings(  # a setting out of range stops the run before anything is touched
-        ingest_date=ingest_date,
-        batch_size=batch_size,
-        disabled_reasons=disabled_reasons,
-        max_file_bytes=max_file_bytes,
-        max_expansion=max_expansion,
-        max_paragraphs=max_paragraphs,
-        max_document_bytes=max_document_bytes,
-        min_dedup_chars=min_dedup_chars,
-        near_dup_threshold=near_dup_threshold,
-        lock_timeout=lock_timeout,
-        workers=workers,
-    )
+    given = locals()  # the parameters, nothing else yet
+    # A setting out of range stops the run before anything is touched.
+    check_settings(**{s.name: given[s.name] for s in SETTINGS})
     log = get_run_logger()
     day = ingest_date or datetime.now(UTC).date().isoformat()
     settings = CleanSettings.from_disabled(

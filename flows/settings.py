@@ -1,9 +1,11 @@
-"""The run settings users tune, with their defaults and limits, in one place.
+"""The run settings users tune, with their defaults, limits and help, in one table.
 
-The CLI options, the flow's parameters and ``prefect.yaml`` take their defaults from
-here, and ``check_settings`` is what both the CLI (before Prefect starts) and the flow
-(before the lock is taken or anything is read) call: a setting out of its range stops
-the run with one line saying what is allowed, and nothing is touched.
+``SETTINGS`` is the one definition: the CLI's options are made from it, the flow's
+parameters carry its defaults and the flow checks every one of them from it (a test holds
+the flow's signature and ``prefect.yaml`` to the table), and ``check_settings`` is what
+both the CLI (before Prefect starts) and the flow (before the lock is taken or anything
+is read) call: a setting out of its range stops the run with one line saying what is
+allowed, and nothing is touched.
 """
 
 from __future__ import annotations
@@ -54,18 +56,136 @@ class Limit:
         return " and ".join(p for p in (low, high) if p)
 
 
-# Flow parameter -> (type, default, allowed range).
+@dataclass(frozen=True)
+class Setting:
+    """One run setting: the flow parameter ``name``, its type, default, allowed range and
+    help. The CLI options, the flow's checks and ``prefect.yaml`` (a test holds it and the
+    flow's signature to this table) all come from ``SETTINGS``."""
+
+    name: str
+    kind: type
+    default: Any
+    help: str
+    limit: Limit | None = None
+    flag: str | None = None  # the CLI option; default: --name-with-dashes
+    metavar: str | None = None
+    # Settings of cleaning itself, which ``thresher explain`` takes too.
+    cleaning: bool = False
+
+    @property
+    def option(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "ingest_date",
+        str,
+        None,
+        "partition date YYYY-MM-DD (default: today, UTC)",
+        metavar="YYYY-MM-DD",
+    ),
+    Setting("batch_size", int, DEFAULT_BATCH_SIZE, "input files per cleaning task", Limit(1)),
+    Setting(
+        "disabled_reasons",
+        list,
+        None,
+        f"turn a cleaner off by its reason code (repeatable): {', '.join(REASONS)}",
+        flag="--disable",
+        metavar="REASON",
+        cleaning=True,
+    ),
+    Setting(
+        "uncurl_quotes",
+        bool,
+        False,
+        "straighten curly quotes during encoding repair (default: keep them as written)",
+        cleaning=True,
+    ),
+    Setting(
+        "min_dedup_chars",
+        int,
+        MIN_CROSS_DOC_CHARS,
+        "shortest paragraph (normalised characters) deduplicated across documents and runs",
+        Limit(1),
+    ),
+    Setting(
+        "near_dup_threshold",
+        float,
+        NEAR_DUP_THRESHOLD,
+        "estimated Jaccard similarity from which documents are flagged as near-duplicates",
+        Limit(0, 1, above=True),
+    ),
+    Setting(
+        "max_file_bytes",
+        int,
+        DEFAULT_MAX_BYTES,
+        "largest file accepted, after decompression",
+        Limit(1),
+    ),
+    Setting(
+        "max_expansion",
+        int,
+        DEFAULT_MAX_EXPANSION,
+        "largest ratio of decompressed to compressed size for .gz input",
+        Limit(1),
+    ),
+    Setting(
+        "max_paragraphs",
+        int,
+        DEFAULT_MAX_PARAGRAPHS,
+        "largest document accepted, in paragraphs",
+        Limit(1),
+        cleaning=True,
+    ),
+    Setting(
+        "max_document_bytes",
+        int,
+        DEFAULT_MAX_DOCUMENT_BYTES,
+        "largest document (a file, or one JSONL record) accepted, in bytes; bounds one "
+        "document's memory",
+        Limit(1),
+        cleaning=True,
+    ),
+    Setting(
+        "lock_timeout",
+        float,
+        DEFAULT_LOCK_TIMEOUT,
+        "seconds to wait for another ingest on the same CURATED_DIR",
+        Limit(0),
+        metavar="S",
+    ),
+    Setting(
+        "workers",
+        int,
+        0,
+        "clean batches in this many local processes; 1: threads of this one; 0: one per "
+        f"core when there are at least {AUTO_WORKERS_FROM} input files",
+        Limit(0),
+    ),
+    Setting(
+        "dask_address",
+        str,
+        None,
+        "clean batches on the Dask cluster whose scheduler is at ADDRESS (e.g. "
+        "tcp://10.0.0.5:8786), through prefect-dask",
+        flag="--dask",
+        metavar="ADDRESS",
+    ),
+    Setting(
+        "retry_errors",
+        bool,
+        False,
+        "try again inputs whose same bytes failed on an earlier date (by default they are "
+        "counted as still failing, not tried again: after upgrading thresher, say)",
+    ),
+)
+SETTING = {s.name: s for s in SETTINGS}
+# Flow parameter -> (type, default, allowed range), for the numeric settings.
 NUMERIC: dict[str, tuple[type, float, Limit]] = {
-    "batch_size": (int, DEFAULT_BATCH_SIZE, Limit(1)),
-    "max_file_bytes": (int, DEFAULT_MAX_BYTES, Limit(1)),
-    "max_expansion": (int, DEFAULT_MAX_EXPANSION, Limit(1)),
-    "max_paragraphs": (int, DEFAULT_MAX_PARAGRAPHS, Limit(1)),
-    "max_document_bytes": (int, DEFAULT_MAX_DOCUMENT_BYTES, Limit(1)),
-    "min_dedup_chars": (int, MIN_CROSS_DOC_CHARS, Limit(1)),
-    "near_dup_threshold": (float, NEAR_DUP_THRESHOLD, Limit(0, 1, above=True)),
-    "lock_timeout": (float, DEFAULT_LOCK_TIMEOUT, Limit(0)),
-    "workers": (int, 0, Limit(0)),
+    s.name: (s.kind, s.default, s.limit) for s in SETTINGS if s.limit is not None
 }
+
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 

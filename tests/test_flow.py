@@ -202,3 +202,24 @@ def test_prefect_yaml_declares_every_flow_parameter_with_its_default() -> None:
         if name == "disabled_reasons":  # None in Python, an empty list in YAML
             default = default or []
         assert value == default, name
+
+
+def test_the_flow_signature_is_the_settings_table() -> None:
+    """Issue 17, finding 10: one table of settings; the flow's parameters (and through the
+    test above, prefect.yaml) and the CLI's options come from it."""
+    import inspect
+
+    from flows.cli import _flow_parameters, build_parser
+    from flows.ingest import ingest
+    from flows.settings import SETTINGS
+
+    signature = inspect.signature(ingest.fn).parameters
+    assert sorted(s.name for s in SETTINGS) == sorted(
+        n for n in signature if n not in ("raw_dir", "curated_dir")
+    )
+    for setting in SETTINGS:
+        assert signature[setting.name].default == setting.default, setting.name
+    args = build_parser().parse_args(["ingest", "r", "c"])
+    assert _flow_parameters(args) == {
+        s.name: [] if s.name == "disabled_reasons" else s.default for s in SETTINGS
+    }
