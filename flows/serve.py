@@ -179,9 +179,19 @@ def _stop_group(pid: int) -> None:
 
 
 def status() -> int:
+    """Exit 0 only when both processes run and the API answers ``/health`` with 200."""
     state = {name: _running(name) for name in ("server", "serve")}
-    print(json.dumps({"api": api_url(), "health": _get("/health"), "pids": state}))
-    return 0 if all(state.values()) else 1
+    health = _get("/health")
+    print(json.dumps({"api": api_url(), "health": health, "pids": state}))
+    problems = [f"{name} is not running" for name, pid in state.items() if pid is None]
+    if health != 200:
+        problems.append(
+            f"the API at {api_url()} does not answer /health"
+            + (f" (HTTP {health})" if health else " (no connection)")
+        )
+    for problem in problems:
+        print(f"status: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def serve_deployments() -> None:

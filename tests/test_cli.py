@@ -159,3 +159,27 @@ def test_progress_lines_quiet_and_a_bar_on_a_terminal(tmp_path: Path) -> None:
     assert on_tty.returncode == 0, on_tty.stdout[-2000:]
     assert "cleaning" in on_tty.stdout and "docs/s" in on_tty.stdout and "left" in on_tty.stdout
     assert "━" in on_tty.stdout  # the bar itself
+
+
+def test_make_status_fails_when_the_api_does_not_answer(tmp_path: Path) -> None:
+    """Issue 17, finding 11: `make status` printed health 0 and exited 0."""
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        for name in ("server", "serve"):
+            (tmp_path / f"thresher-{name}.pid").write_text(str(sleeper.pid))
+        env = dict(os.environ, PREFECT_HOME=str(tmp_path), PREFECT_SERVER_API_PORT="9")
+        status = subprocess.run(
+            [sys.executable, "-m", "flows.serve", "status"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        assert status.returncode == 1 and "does not answer /health" in status.stderr
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    gone = subprocess.run(
+        [sys.executable, "-m", "flows.serve", "status"], capture_output=True, text=True, env=env
+    )
+    assert gone.returncode == 1 and "server is not running" in gone.stderr
