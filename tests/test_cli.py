@@ -130,30 +130,33 @@ def test_prefect_state_goes_to_the_project_not_the_home_folder(tmp_path: Path) -
     assert mine.stdout.strip() == str(tmp_path / "mine")
 
 
-def test_progress_lines_quiet_and_a_bar_on_a_terminal(tmp_path: Path) -> None:
+def test_progress_lines_quiet_and_a_bar_on_a_terminal(tmp_path: Path, env) -> None:
     """Issue 17, finding 8: per-batch lines when not on a terminal, nothing with --quiet,
-    a bar with rate and time left on a terminal; Prefect's INFO lines only with --verbose."""
+    a bar with rate and time left on a terminal; Prefect's INFO lines only with --verbose.
+    (Runs against the session's Prefect test API: no temporary server per run.)"""
     raw = tmp_path / "raw"
     shutil.copytree(ROOT / "raw" / "2026-11-20", raw)
 
     def args(out: str) -> list[str]:
-        return ["ingest", str(raw), str(tmp_path / out), "--batch-size", "1"]
+        return [str(EXE), "ingest", str(raw), str(tmp_path / out), "--batch-size", "1"]
 
-    plain = _run(*args("plain"), home=tmp_path / "p")
+    def run(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+
+    plain = run(*args("plain"))
     assert plain.returncode == 0, plain.stderr[-2000:]
     assert "cleaning: batch 3/3, 3 documents" in plain.stderr
     assert "writing: batch 3/3" in plain.stderr
     assert "Beginning flow run" not in plain.stderr + plain.stdout  # Prefect INFO hidden
-    quiet = _run(*args("quiet"), "--quiet", home=tmp_path / "p")
+    quiet = run(*args("quiet"), "--quiet")
     assert quiet.returncode == 0 and "batch" not in quiet.stderr
     assert "documents: 3 written" in quiet.stdout
-    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "p"), COLUMNS="160")
-    command = " ".join([str(EXE), *args("tty")])
+    command = " ".join(args("tty"))
     on_tty = subprocess.run(
         ["script", "-qec", command, "/dev/null"],
         capture_output=True,
         text=True,
-        env=env,
+        env=dict(env, COLUMNS="160"),
         timeout=300,
     )
     assert on_tty.returncode == 0, on_tty.stdout[-2000:]
