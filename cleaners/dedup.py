@@ -11,7 +11,7 @@ import hashlib
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -117,36 +117,6 @@ def find_repeats(
     return repeats
 
 
-def first_keepers(
-    docs: Iterable[tuple[str, Sequence[int], Sequence[int]]],
-    history: Mapping[int, str] | None = None,
-) -> dict[tuple[str, int], str]:
-    """Cross-document duplicates in a deterministic order.
-
-    ``docs`` yields ``(doc_id, positions, fingerprints)`` in the order that decides who
-    keeps a paragraph (callers sort by ingest date, then source path). ``fingerprints``
-    must already exclude paragraphs too short to deduplicate. Returns
-    ``{(doc_id, position): doc_id that kept it}`` for every paragraph to drop.
-
-    >>> first_keepers([("a", [0, 1], [11, 12]), ("b", [0, 1], [12, 13])])
-    {('b', 0): 'a'}
-    >>> first_keepers([("b", [0], [7])], history={7: "old"})
-    {('b', 0): 'old'}
-    """
-    owner: dict[int, str] = {}
-    drops: dict[tuple[str, int], str] = {}
-    for doc_id, positions, fps in docs:
-        for pos, fp in zip(positions, fps, strict=True):
-            kept_by = owner.get(fp)
-            if kept_by is None and history is not None:
-                kept_by = history.get(fp)
-            if kept_by is not None and kept_by != doc_id:
-                drops[(doc_id, pos)] = kept_by
-            elif kept_by is None:
-                owner[fp] = doc_id
-    return drops
-
-
 def drops_by_priority(
     doc_ids: Sequence[str],
     rank: np.ndarray,
@@ -161,8 +131,8 @@ def drops_by_priority(
     ``doc_of[k]``) is kept by the document of lowest ``rank`` holding its fingerprint, or
     by ``earlier[fp]``, the document of an earlier run that kept it. Returns
     ``{document index: {position: doc_id that kept it}}`` for every paragraph to drop. With
-    ranks in input order this is ``first_keepers``; vectorised, so a run of millions of
-    paragraphs costs a sort.
+    ranks in input order, the first document holding a fingerprint keeps it; vectorised, so
+    a run of millions of paragraphs costs a sort.
 
     >>> ids = ["repost", "original"]
     >>> one = np.array
@@ -192,50 +162,3 @@ def drops_by_priority(
         if kept_by != doc_ids[doc]:  # a document's own earlier version keeps it
             drops[doc][int(spos[k])] = kept_by
     return dict(drops)
-
-
-class KeeperIndex:
-    """Fingerprint -> keeper (an int id), appended batch by batch, for a whole run.
-
-    Each batch's fingerprints go in as one sorted numpy chunk (12 bytes per paragraph);
-    chunks are merged when there are more than ``MAX_CHUNKS``, so a lookup is a handful
-    of vectorised binary searches however long the run. A fingerprint is added once
-    (its first keeper); lookups of absent ones give -1.
-
-    >>> idx = KeeperIndex()
-    >>> idx.add(np.array([5, 1], np.int64), np.array([0, 0], np.int32))
-    >>> idx.add(np.array([9], np.int64), np.array([1], np.int32))
-    >>> idx.lookup(np.array([9, 2, 5], np.int64)).tolist()
-    [1, -1, 0]
-    """
-
-    MAX_CHUNKS = 8
-
-    def __init__(self) -> None:
-        self._chunks: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def __len__(self) -> int:
-        return sum(len(f) for f, _ in self._chunks)
-
-    def nbytes(self) -> int:
-        return sum(f.nbytes + o.nbytes for f, o in self._chunks)
-
-    def add(self, fingerprints: np.ndarray, owners: np.ndarray) -> None:
-        if len(fingerprints) == 0:
-            return
-        order = np.argsort(fingerprints, kind="stable")
-        self._chunks.append((fingerprints[order], owners[order].astype(np.int32)))
-        if len(self._chunks) > self.MAX_CHUNKS:
-            fps = np.concatenate([f for f, _ in self._chunks])
-            own = np.concatenate([o for _, o in self._chunks])
-            order = np.argsort(fps, kind="stable")
-            self._chunks = [(fps[order], own[order])]
-
-    def lookup(self, fingerprints: np.ndarray) -> np.ndarray:
-        out = np.full(len(fingerprints), -1, np.int32)
-        for fps, owners in self._chunks:
-            idx = np.searchsorted(fps, fingerprints)
-            idx[idx == len(fps)] = 0
-            hit = (fps[idx] == fingerprints) & (out == -1)
-            out[hit] = owners[idx[hit]]
-        return out

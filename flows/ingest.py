@@ -245,8 +245,9 @@ def _ingest_locked(
     run = pipeline.RunDedup(history, dedup_settings)
     stats = pipeline.RunStats()
     writer = store.PartitionWriter(Path(curated_dir), day)
-    aside = store.BatchSpill(Path(curated_dir))
+    aside: store.BatchSpill | None = None
     try:
+        aside = store.BatchSpill(Path(curated_dir))
         if listing.problems:  # found but unreadable: errors rows, like a file that fails
             writer.append(pipeline.table_rows([], listing.problems, ingested_at))
             stats.add([], listing.problems, [])
@@ -258,6 +259,7 @@ def _ingest_locked(
         for n, result in enumerate(in_order(submit, batches, in_flight), start=1):
             started = time.perf_counter()
             docs, report = run.feed(result.docs)
+            result.docs = []  # set aside once, as ``docs``
             aside.put((docs, result, report))
             cleaned += len(docs)
             _progress("cleaning", n, len(batches), cleaned)
@@ -309,7 +311,8 @@ def _ingest_locked(
         writer.abort()
         raise
     finally:
-        aside.close()
+        if aside is not None:
+            aside.close()
     stats.near_dup += len(run.late_heads)
     summary = stats.summary(len(paths) + len(listing.problems), listing.ignored)
     summary.update(ingest_date=day, curated_dir=curated_dir, rows_in_partition=counts)

@@ -165,7 +165,7 @@ class RunDedup:
 
     1. ``feed`` each batch in source order (never task timing): identical bytes are
        skipped, near-duplicates flagged, and each document's paragraph fingerprints and
-       keeper priority noted (about 16 bytes per paragraph and 400 per document);
+       keeper priority noted (about 16 bytes per paragraph and 800 per document);
     2. ``finish``: every shared paragraph gets its keeper: a document of an earlier run
        (``history``), else the run's document with the earliest ``published_at``, then
        ``fetched_at`` (unknown dates last), then source order;
@@ -202,7 +202,8 @@ class RunDedup:
         arrays = sum(
             a.nbytes for chunks in (self._doc_of, self._positions, self._fps) for a in chunks
         )
-        per_doc = 120 * len(self._run_sigs) + 100 * len(self._priority)
+        # a priority tuple (two datetimes, a path, a line number) is about 320 bytes
+        per_doc = 120 * len(self._run_sigs) + 320 * len(self._priority)
         return arrays + self.near.nbytes() + strings + per_doc
 
     def feed(self, docs: list[ProcessedDocument]) -> tuple[list[ProcessedDocument], DedupReport]:

@@ -332,3 +332,46 @@ def test_the_flow_picks_the_same_keeper_across_batches(tmp_path: Path, prefect_h
         dups = removed[removed["reason"] == "duplicate"]
         assert len(dups) == 6 and set(dups["dup_of"]) == {docs.loc[ORIGINAL, "doc_id"]}
     assert not (tmp_path / "curated-1" / ".thresher-spill").exists()
+
+
+def _first_keepers(docs, history):
+    """The plain reference: documents in priority order, the first holder keeps."""
+    owner: dict[int, str] = {}
+    drops: dict[tuple[str, int], str] = {}
+    for doc_id, positions, fps in docs:
+        for pos, fp in zip(positions, fps, strict=True):
+            kept_by = owner.get(fp) or history.get(fp)
+            if kept_by is not None and kept_by != doc_id:
+                drops[(doc_id, pos)] = kept_by
+            elif kept_by is None:
+                owner[fp] = doc_id
+    return drops
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_the_vectorised_keeper_decision_equals_the_plain_one(seed: int) -> None:
+    import numpy as np
+
+    from cleaners.dedup import drops_by_priority
+
+    rng = random.Random(seed)
+    n_docs = rng.randint(1, 8)
+    ids = [f"d{i}" for i in range(n_docs)]
+    docs = []
+    for doc_id in ids:
+        fps = [rng.randint(0, 12) for _ in range(rng.randint(0, 6))]
+        docs.append((doc_id, list(range(len(fps))), fps))
+    history = {fp: rng.choice(["old", *ids]) for fp in range(13) if rng.random() < 0.2}
+    priority = list(range(n_docs))
+    rng.shuffle(priority)
+    in_order = [docs[k] for k in sorted(range(n_docs), key=priority.__getitem__)]
+    expected = _first_keepers(in_order, history)
+    got = drops_by_priority(
+        ids,
+        np.array(priority),
+        np.array([k for k, (_, _, fps) in enumerate(docs) for _ in fps], np.int32),
+        np.array([p for _, ps, _ in docs for p in ps], np.int32),
+        np.array([fp for _, _, fps in docs for fp in fps], np.int64),
+        history,
+    )
+    assert {(ids[d], pos): k for d, m in got.items() for pos, k in m.items()} == expected
