@@ -37,8 +37,6 @@ if "PREFECT_HOME" not in os.environ and (PROJECT / "prefect.yaml").is_file():
     os.environ["PREFECT_HOME"] = str(PROJECT / ".prefect")
 
 # Exit codes of `thresher ingest` (the README lists them).
-# What ``explain`` and a run read, by name.
-INPUT_NAMES = ".txt, .html, .htm, .jsonl, .ndjson, each optionally .gz"
 EXIT_USAGE = 2  # a wrong argument or setting; nothing was touched
 EXIT_LOCKED = 3  # another run holds the curated folder
 EXIT_CURATED = 4  # the curated folder cannot be used as it is (the message says why)
@@ -162,7 +160,7 @@ def _explained(arg: str, settings: CleanSettings | None = None) -> ProcessedDocu
     """Process one file (``.txt``, ``.html``, ``.gz``) or one JSONL record (``FILE:LINE``)
     with the cleaning settings ``ingest`` would use."""
     from cleaners.document import DocumentError, process_document, process_html, process_record
-    from flows.sources import read_source, source_kind
+    from flows.sources import KINDS, read_source, source_kind
 
     settings = settings or CleanSettings()
     path, line = Path(arg), None
@@ -174,7 +172,10 @@ def _explained(arg: str, settings: CleanSettings | None = None) -> ProcessedDocu
         raise DocumentError("usage", f"{path} is not a file")
     kind = source_kind(path.name)
     if kind is None:
-        raise DocumentError("usage", f"{path} is not an input thresher reads ({INPUT_NAMES})")
+        names = ", ".join(KINDS)
+        raise DocumentError(
+            "usage", f"{path} is not an input thresher reads ({names}, each optionally .gz)"
+        )
     if line is not None and kind != "jsonl":
         raise DocumentError("usage", f"FILE:LINE names a record of a JSONL file; {path} is not one")
     source = read_source(path.parent, path.name)
