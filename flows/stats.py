@@ -16,19 +16,10 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flows.store import PART_NAME, read_columns
+from flows.store import PART_NAME, committed_dates, read_columns
 from schemas.tables import PARTITION_KEY
 
 TOP_SITES = 10
-
-
-def dates_of(curated_dir: Path) -> list[str]:
-    """Ingest dates with a documents or errors partition, sorted."""
-    days = set()
-    for table in ("documents", "errors"):
-        for part in (Path(curated_dir) / table).glob(f"{PARTITION_KEY}=*/{PART_NAME}"):
-            days.add(part.parent.name.split("=", 1)[1])
-    return sorted(days)
 
 
 def _read(curated_dir: Path, table: str, day: str, columns: list[str]) -> pa.Table | None:
@@ -57,7 +48,7 @@ def site_of(site: str | None, url: str | None) -> str:
 def collect(curated_dir: Path, only_date: str | None = None) -> dict[str, Any]:
     """Every figure of ``thresher stats`` for the whole dataset or one ingest date."""
     root = Path(curated_dir)
-    days = dates_of(root)
+    days = committed_dates(root)
     if only_date is not None:
         if only_date not in days:
             raise LookupError(
