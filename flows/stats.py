@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from flows.store import PART_NAME, committed_dates, read_columns
 from schemas.tables import PARTITION_KEY
@@ -27,10 +28,23 @@ def _read(curated_dir: Path, table: str, day: str, columns: list[str]) -> pa.Tab
     return read_columns(path, table, columns) if path.is_file() else None
 
 
-def _counts(values: list[Any]) -> dict[str, int]:
-    """Value -> count, most common first (ties by value); None counted as "(none)"."""
-    counted = Counter("(none)" if v is None else str(v) for v in values)
-    return dict(sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])))
+def _rows(curated_dir: Path, table: str, day: str) -> int:
+    """A partition's row count, from its Parquet footer (nothing else read)."""
+    path = Path(curated_dir) / table / f"{PARTITION_KEY}={day}" / PART_NAME
+    return pq.read_metadata(path).num_rows if path.is_file() else 0
+
+
+def _tally(counter: Counter[str], column: pa.ChunkedArray) -> None:
+    """Add a column's value counts (Arrow's, not a Python loop) to ``counter``; nulls
+    count as "(none)"."""
+    for item in pc.value_counts(column).to_pylist():
+        value = item["values"]
+        counter["(none)" if value is None else str(value)] += item["counts"]
+
+
+def _ranked(counter: Counter[str]) -> dict[str, int]:
+    """Most common first, ties by value."""
+    return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def site_of(site: str | None, url: str | None) -> str:
@@ -69,13 +83,12 @@ def collect(curated_dir: Path, only_date: str | None = None) -> dict[str, Any]:
             day,
             ["site", "url", "encoding", "language", "near_dup_cluster", "chars_after"],
         )
-        paragraphs = _read(root, "paragraphs", day, ["doc_id"])
         removed = _read(root, "removed", day, ["reason"])
         failed = _read(root, "errors", day, ["error"])
         row = {
             "ingest_date": day,
             "documents": 0 if docs is None else docs.num_rows,
-            "paragraphs": 0 if paragraphs is None else paragraphs.num_rows,
+            "paragraphs": _rows(root, "paragraphs", day),
             "characters": 0 if docs is None else int(pc.sum(docs["chars_after"]).as_py() or 0),
             "removed": 0 if removed is None else removed.num_rows,
             "errors": 0 if failed is None else failed.num_rows,
@@ -86,13 +99,13 @@ def collect(curated_dir: Path, only_date: str | None = None) -> dict[str, Any]:
                 site_of(s, u)
                 for s, u in zip(docs["site"].to_pylist(), docs["url"].to_pylist(), strict=True)
             )
-            encodings.update("(none)" if e is None else e for e in docs["encoding"].to_pylist())
-            languages.update("(none)" if x is None else x for x in docs["language"].to_pylist())
-            clusters.update(c for c in docs["near_dup_cluster"].to_pylist() if c is not None)
+            _tally(encodings, docs["encoding"])
+            _tally(languages, docs["language"])
+            _tally(clusters, docs["near_dup_cluster"].drop_null())
         if removed is not None:
-            reasons.update(removed["reason"].to_pylist())
+            _tally(reasons, removed["reason"])
         if failed is not None:
-            errors.update(failed["error"].to_pylist())
+            _tally(errors, failed["error"])
     total = {k: sum(r[k] for r in per_date) for k in ("documents", "paragraphs", "characters")}
     return {
         "curated_dir": str(root),
@@ -101,13 +114,13 @@ def collect(curated_dir: Path, only_date: str | None = None) -> dict[str, Any]:
         "paragraphs_removed": sum(r["removed"] for r in per_date),
         "errors": sum(r["errors"] for r in per_date),
         "per_date": per_date,
-        "removed_by_reason": _counts(list(reasons.elements())),
-        "errors_by_code": _counts(list(errors.elements())),
-        "top_sites": [[s, n] for s, n in list(_counts(list(sites.elements())).items())[:TOP_SITES]],
+        "removed_by_reason": _ranked(reasons),
+        "errors_by_code": _ranked(errors),
+        "top_sites": [[s, n] for s, n in list(_ranked(sites).items())[:TOP_SITES]],
         "sites": len(sites),
         "near_duplicates": {"clusters": len(clusters), "documents": sum(clusters.values())},
-        "encodings": _counts(list(encodings.elements())),
-        "languages": _counts(list(languages.elements())),
+        "encodings": _ranked(encodings),
+        "languages": _ranked(languages),
     }
 
 
