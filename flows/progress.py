@@ -59,12 +59,14 @@ def _bar(stream: TextIO) -> Iterator[ingest.Progress]:
         transient=False,
     )
     tasks: dict[str, int] = {}
-    started = time.monotonic()
+    started: list[float] = []  # when the run's first batch was submitted
 
     def hook(phase: str, done: int, total: int, documents: int) -> None:
+        if not started:
+            started.append(time.monotonic())
         if phase not in tasks:
             tasks[phase] = progress.add_task(phase, total=total, documents=0, rate="")
-        elapsed = max(time.monotonic() - started, 1e-9)
+        elapsed = max(time.monotonic() - started[0], 1e-9)
         progress.update(
             tasks[phase],
             completed=done,
@@ -77,12 +79,14 @@ def _bar(stream: TextIO) -> Iterator[ingest.Progress]:
 
 
 def _lines(stream: TextIO) -> ingest.Progress:
-    started = time.monotonic()
+    started: list[float] = []  # when the run's first batch was submitted (not Prefect's start)
 
     def hook(phase: str, done: int, total: int, documents: int) -> None:
+        if not started:
+            started.append(time.monotonic())
         if done == 0:
             return
-        elapsed = max(time.monotonic() - started, 1e-9)
+        elapsed = max(time.monotonic() - started[0], 1e-9)
         print(
             f"{phase}: batch {done}/{total}, {documents} documents "
             f"({documents / elapsed:.0f} docs/s, {elapsed:.0f} s)",
