@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -59,37 +59,45 @@ def _bar(stream: TextIO) -> Iterator[ingest.Progress]:
         transient=False,
     )
     tasks: dict[str, int] = {}
-    started: list[float] = []  # when the run's first batch was submitted
+    elapsed = _clock()
 
     def hook(phase: str, done: int, total: int, documents: int) -> None:
-        if not started:
-            started.append(time.monotonic())
+        seconds = elapsed()
         if phase not in tasks:
             tasks[phase] = progress.add_task(phase, total=total, documents=0, rate="")
-        elapsed = max(time.monotonic() - started[0], 1e-9)
         progress.update(
             tasks[phase],
             completed=done,
             documents=documents,
-            rate=f"{documents / elapsed:.0f} docs/s" if phase == "cleaning" else "",
+            rate=f"{documents / seconds:.0f} docs/s" if phase == "cleaning" else "",
         )
 
     with progress:
         yield hook
 
 
-def _lines(stream: TextIO) -> ingest.Progress:
-    started: list[float] = []  # when the run's first batch was submitted (not Prefect's start)
+def _clock() -> Callable[[], float]:
+    """Seconds since its first call: the run's first batch, not Prefect's start."""
+    started: list[float] = []
 
-    def hook(phase: str, done: int, total: int, documents: int) -> None:
+    def elapsed() -> float:
         if not started:
             started.append(time.monotonic())
+        return max(time.monotonic() - started[0], 1e-9)
+
+    return elapsed
+
+
+def _lines(stream: TextIO) -> ingest.Progress:
+    elapsed = _clock()
+
+    def hook(phase: str, done: int, total: int, documents: int) -> None:
+        seconds = elapsed()
         if done == 0:
             return
-        elapsed = max(time.monotonic() - started[0], 1e-9)
         print(
             f"{phase}: batch {done}/{total}, {documents} documents "
-            f"({documents / elapsed:.0f} docs/s, {elapsed:.0f} s)",
+            f"({documents / seconds:.0f} docs/s, {seconds:.0f} s)",
             file=stream,
             flush=True,
         )

@@ -17,20 +17,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flows.store import PART_NAME, committed_dates, read_columns
-from schemas.tables import PARTITION_KEY
+from flows.store import PART_NAME, committed_dates, partition_dir, read_columns
 
 TOP_SITES = 10
 
 
 def _read(curated_dir: Path, table: str, day: str, columns: list[str]) -> pa.Table | None:
-    path = Path(curated_dir) / table / f"{PARTITION_KEY}={day}" / PART_NAME
+    path = partition_dir(curated_dir, table, day) / PART_NAME
     return read_columns(path, table, columns) if path.is_file() else None
 
 
 def _rows(curated_dir: Path, table: str, day: str) -> int:
     """A partition's row count, from its Parquet footer (nothing else read)."""
-    path = Path(curated_dir) / table / f"{PARTITION_KEY}={day}" / PART_NAME
+    path = partition_dir(curated_dir, table, day) / PART_NAME
     return pq.read_metadata(path).num_rows if path.is_file() else 0
 
 
