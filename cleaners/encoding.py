@@ -339,20 +339,23 @@ def repair_text(text: str, *, uncurl_quotes: bool = False) -> Repaired:
     Repaired(text='"Hi"', fixes=['ftfy:uncurl_quotes'])
     """
     fixes: dict[str, None] = {}
+    run_ftfy = uncurl_quotes or ftfy_would_act(text)
     for _ in range(MAX_REPAIR_PASSES):
-        fixed = _repair_once(text, uncurl_quotes, fixes)
+        fixed = _repair_once(text, run_ftfy, uncurl_quotes, fixes)
         if fixed == text:
             break
         text = fixed
-        if not uncurl_quotes and not ftfy_would_act(text):
+        run_ftfy = uncurl_quotes or ftfy_would_act(text)
+        if not run_ftfy:
             # Nothing left for ftfy, and our own steps are idempotent: another pass
             # would change nothing.
             break
     return Repaired(text, list(fixes))
 
 
-def _repair_once(text: str, uncurl_quotes: bool, fixes: dict[str, None]) -> str:
-    if not uncurl_quotes and not ftfy_would_act(text):
+def _repair_once(text: str, run_ftfy: bool, uncurl_quotes: bool, fixes: dict[str, None]) -> str:
+    """One pass of every fixer; ftfy only when ``run_ftfy`` (it has something to do)."""
+    if not run_ftfy:
         fixed, explanation = text, None
     else:
         config = _FTFY_UNCURL if uncurl_quotes else FTFY_CONFIG
