@@ -1,0 +1,365 @@
+"""The line scorer: a learned probability that each line of a page is article body, and a
+sequence step that keeps the body together.
+
+The rules in ``cleaners.detectors`` remove what they recognise with their own reason codes;
+the scorer decides the lines they leave. Every line is described by one row of numbers
+(``line_features``): its shape (length, words, case, digits, punctuation, how it ends), its
+share of function words (a word list per language, ``data/function_words.txt``, so no
+feature depends on English), where it sits in the page, how often it repeats, which rule
+removed it, and the same for its neighbours. A gradient-boosted tree ensemble, trained by
+``cleaners/train_scorer.py`` on labelled pages and shipped as ``data/line_model.npz``,
+turns each row into the log-odds that the line is body. ``body_path`` then picks, over the
+lines the rules left, the labelling that agrees best with those log-odds while paying a
+price for every switch between body and not-body (a two-state Viterbi pass), so that one
+short line inside the article stays and a mid-article link block does not cut the body in
+two unless the evidence says so.
+
+Inference is plain numpy: no learning library is needed at run time.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from cleaners import patterns
+from cleaners.page import (
+    ends_sentence,
+    is_body_like,
+    is_bullet,
+    is_headline_like,
+    last_char,
+)
+
+MODEL_PATH = Path(__file__).parent / "data" / "line_model.npz"
+# Reason codes a rule may give a line, in a fixed order (the model's one-hot columns).
+# Kept here rather than imported from cleaners.clean, which imports this module.
+RULE_REASONS: tuple[str, ...] = (
+    "cookie_banner",
+    "share",
+    "nav",
+    "promo",
+    "caption",
+    "attribution",
+    "dateline",
+    "related_link",
+    "section",
+    "title",
+    "byline",
+    "duplicate",
+)
+# Neighbours whose shape each line sees, and the half-widths of the windows it averages.
+NEIGHBOUR_OFFSETS: tuple[int, ...] = (-3, -2, -1, 1, 2, 3)
+WINDOWS: tuple[int, ...] = (5, 15)
+
+_WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"[.!?…。！？](?=\s|$)")
+_LINK = re.compile(r"https?://|www\.|\S@\S|\.(?:com|org|net)\b", re.IGNORECASE)
+_SEPARATOR = re.compile(r"\s[|›»•·]\s|\s/\s")
+
+
+@cache
+def function_words() -> frozenset[str]:
+    """The function words of every language in ``data/function_words.txt``."""
+    return frozenset(w.lower() for w in patterns.lines("function_words"))
+
+
+BASE_FEATURES: tuple[str, ...] = (
+    "log_chars",
+    "log_words",
+    "mean_word_len",
+    "upper_share",
+    "digit_share",
+    "punct_share",
+    "ends_sentence",
+    "ends_colon",
+    "ends_ellipsis",
+    "ends_comma_or_dash",
+    "starts_upper",
+    "capitalised_share",
+    "is_bullet",
+    "has_link",
+    "has_separator",
+    "log_sentences",
+    "commas_per_word",
+    "function_share",
+    "log_repeats",
+    "body_like",
+    "headline_like",
+)
+# What a line's neighbours show it: enough to see prose around it or a menu.
+NEIGHBOUR_FEATURES: tuple[str, ...] = (
+    "log_chars",
+    "ends_sentence",
+    "function_share",
+    "body_like",
+    "headline_like",
+    "rule_removed",
+)
+WINDOW_FEATURES: tuple[str, ...] = ("log_words", "body_like", "function_share", "rule_removed")
+
+
+def feature_names() -> tuple[str, ...]:
+    """The columns of ``line_features``, in order."""
+    names = [*BASE_FEATURES, "rule_removed", *(f"rule:{r}" for r in RULE_REASONS)]
+    names += ["rel_position", "body_words_before", "len_vs_longest", "log_lines", "in_region"]
+    names += [f"{f}@{o:+d}" for o in NEIGHBOUR_OFFSETS for f in NEIGHBOUR_FEATURES]
+    names += [f"{f}~{w}" for w in WINDOWS for f in WINDOW_FEATURES]
+    return tuple(names)
+
+
+def _line_row(text: str, repeats: int, fw: frozenset[str]) -> list[float]:
+    """The shape of one line (``BASE_FEATURES``)."""
+    n_chars = len(text)
+    toks = _WORD.findall(text)
+    n_words = len(toks)
+    letters = sum(c.isalpha() for c in text)
+    upper = sum(c.isupper() for c in text)
+    digits = sum(c.isdigit() for c in text)
+    spaces = text.count(" ")
+    punct = n_chars - letters - digits - spaces
+    end = last_char(text)
+    first = text.lstrip("\"'‘“«(")[:1]
+    capitalised = sum(1 for w in toks if w[:1].isupper())
+    function = sum(1 for w in toks if w.lower() in fw)
+    per_word = max(n_words, 1)
+    return [
+        math.log1p(n_chars),
+        math.log1p(n_words),
+        (letters + digits) / per_word,
+        upper / max(letters, 1),
+        digits / max(n_chars, 1),
+        punct / max(n_chars, 1),
+        float(ends_sentence(text)),
+        float(end == ":"),
+        float(text.endswith(("…", "..."))),
+        float(end in ",-–—|"),
+        float(first.isupper()),
+        capitalised / per_word,
+        float(is_bullet(text)),
+        float(bool(_LINK.search(text))),
+        float(bool(_SEPARATOR.search(text))),
+        math.log1p(len(_SENTENCE_END.findall(text))),
+        text.count(",") / per_word,
+        function / per_word,
+        math.log(repeats),
+        float(is_body_like(text)),
+        float(is_headline_like(text)),
+    ]
+
+
+def _shifted(column: np.ndarray, offset: int, fill: float) -> np.ndarray:
+    """``column`` moved so that row i holds row i+offset's value (``fill`` past the ends)."""
+    out = np.full_like(column, fill)
+    if offset > 0:
+        out[:-offset] = column[offset:]
+    elif offset < 0:
+        out[-offset:] = column[:offset]
+    else:
+        out[:] = column
+    return out
+
+
+def _window_mean(column: np.ndarray, half: int) -> np.ndarray:
+    """The mean of ``column`` over rows i-half..i+half (clipped at the ends)."""
+    padded = np.concatenate([[0.0], np.cumsum(column)])
+    n = len(column)
+    lo = np.clip(np.arange(n) - half, 0, n)
+    hi = np.clip(np.arange(n) + half + 1, 0, n)
+    return (padded[hi] - padded[lo]) / (hi - lo)
+
+
+def line_features(
+    paragraphs: Sequence[str],
+    rule_reasons: Sequence[str | None],
+    in_region: Sequence[bool],
+) -> np.ndarray:
+    """One row per line (columns: ``feature_names()``).
+
+    ``rule_reasons`` holds the reason code a rule gave each line (None when no rule
+    claimed it); ``in_region`` whether the line lies in the rules' body region
+    (``Page.body_region``).
+
+    >>> x = line_features(["Home", "The council approved the budget on Monday."],
+    ...                   [None, None], [False, True])
+    >>> x.shape == (2, len(feature_names()))
+    True
+    """
+    n = len(paragraphs)
+    fw = function_words()
+    counts = Counter(paragraphs)
+    base = np.array([_line_row(p, counts[p], fw) for p in paragraphs], dtype=np.float64).reshape(
+        n, len(BASE_FEATURES)
+    )
+    col = {name: base[:, k] for k, name in enumerate(BASE_FEATURES)}
+    reason_index = {r: k for k, r in enumerate(RULE_REASONS)}
+    rules = np.zeros((n, len(RULE_REASONS)))
+    for i, reason in enumerate(rule_reasons):
+        if reason in reason_index:
+            rules[i, reason_index[reason]] = 1.0
+    col["rule_removed"] = rules.max(axis=1) if n else np.zeros(0)
+
+    body_words = col["body_like"] * np.expm1(col["log_words"])
+    total_body = body_words.sum()
+    before = np.cumsum(body_words) - body_words
+    chars = np.expm1(col["log_chars"])
+    position = [
+        np.arange(n) / max(n - 1, 1),
+        before / total_body if total_body else np.zeros(n),
+        chars / max(chars.max(initial=0.0), 1.0),
+        np.full(n, math.log1p(n)),
+        np.asarray(in_region, dtype=np.float64),
+    ]
+    neighbours = [_shifted(col[f], o, -1.0) for o in NEIGHBOUR_OFFSETS for f in NEIGHBOUR_FEATURES]
+    windows = [_window_mean(col[f], w) for w in WINDOWS for f in WINDOW_FEATURES]
+    return np.column_stack(
+        [base, col["rule_removed"], rules, *position, *neighbours, *windows]
+    ).reshape(n, len(feature_names()))
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """Gradient-boosted trees as padded arrays, one row per tree: a node's feature,
+    threshold (go left when the value is <= it), children and leaf value. Evaluated level
+    by level for every line and tree at once."""
+
+    feature: np.ndarray  # (trees, nodes) int
+    threshold: np.ndarray  # (trees, nodes) float
+    left: np.ndarray  # (trees, nodes) int
+    right: np.ndarray  # (trees, nodes) int
+    value: np.ndarray  # (trees, nodes) float
+    is_leaf: np.ndarray  # (trees, nodes) bool
+    baseline: float
+    depth: int
+    names: tuple[str, ...]
+    switch_cost: float  # log-odds paid for each switch between body and not-body
+    threshold_logit: float  # log-odds above which a line is body
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """The log-odds that each row of ``x`` is body."""
+        n, trees = x.shape[0], self.feature.shape[0]
+        if n == 0:
+            return np.zeros(0)
+        tree = np.arange(trees)[None, :]
+        node = np.zeros((n, trees), dtype=np.intp)
+        rows = np.arange(n)[:, None]
+        for _ in range(self.depth):
+            leaf = self.is_leaf[tree, node]
+            if leaf.all():
+                break
+            go_left = x[rows, self.feature[tree, node]] <= self.threshold[tree, node]
+            nxt = np.where(go_left, self.left[tree, node], self.right[tree, node])
+            node = np.where(leaf, node, nxt)
+        return self.baseline + self.value[tree, node].sum(axis=1)
+
+
+def save_model(path: Path, model: TreeEnsemble) -> None:
+    """Write a model as one ``.npz`` (arrays only, no pickle), byte for byte the same for
+    the same model: entries in a fixed order with a fixed timestamp."""
+    arrays = {
+        "feature": model.feature.astype(np.int16),
+        "threshold": model.threshold.astype(np.float32),
+        "left": model.left.astype(np.int16),
+        "right": model.right.astype(np.int16),
+        "value": model.value.astype(np.float32),
+        "is_leaf": model.is_leaf,
+        "baseline": np.float64(model.baseline),
+        "depth": np.int64(model.depth),
+        "names": np.array(model.names),
+        "switch_cost": np.float64(model.switch_cost),
+        "threshold_logit": np.float64(model.threshold_logit),
+    }
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
+            entry = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            zf.writestr(entry, buffer.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
+
+
+def read_model(path: Path) -> TreeEnsemble:
+    with np.load(path, allow_pickle=False) as z:
+        names = tuple(str(s) for s in z["names"])
+        if names != feature_names():
+            raise ValueError(
+                f"{path} was trained on other features than this code computes; "
+                "retrain it with python -m cleaners.train_scorer"
+            )
+        return TreeEnsemble(
+            feature=z["feature"].astype(np.intp),
+            threshold=z["threshold"].astype(np.float64),
+            left=z["left"].astype(np.intp),
+            right=z["right"].astype(np.intp),
+            value=z["value"].astype(np.float64),
+            is_leaf=z["is_leaf"].astype(bool),
+            baseline=float(z["baseline"]),
+            depth=int(z["depth"]),
+            names=names,
+            switch_cost=float(z["switch_cost"]),
+            threshold_logit=float(z["threshold_logit"]),
+        )
+
+
+@cache
+def shipped_model() -> TreeEnsemble:
+    """The model shipped in ``data/line_model.npz`` (read once per process)."""
+    return read_model(MODEL_PATH)
+
+
+def decide(
+    model: TreeEnsemble,
+    paragraphs: Sequence[str],
+    reasons: Sequence[str | None],
+    in_region: Sequence[bool],
+) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """The lines the scorer decides on (those no rule removed), whether each is body, and
+    every line's log-odds of being body."""
+    logits = model.logits(line_features(paragraphs, reasons, in_region))
+    open_lines = [i for i, r in enumerate(reasons) if r is None]
+    body = body_path(logits[open_lines], model.switch_cost, model.threshold_logit)
+    return open_lines, body, logits
+
+
+def body_path(logits: np.ndarray, switch_cost: float, threshold: float = 0.0) -> np.ndarray:
+    """The body/not-body labelling of a sequence of lines that maximises the sum of the
+    log-odds (less ``threshold``) of the lines called body, less ``switch_cost`` for each
+    change between the two: a two-state Viterbi pass. The page starts and ends outside the
+    body, so a body run pays for its entry and exit too.
+
+    >>> body_path(np.array([-3.0, 2.0, -0.5, 2.0, -3.0]), switch_cost=1.0).tolist()
+    [False, True, True, True, False]
+    >>> body_path(np.array([-3.0, 3.0, -4.0, 3.0, -3.0]), switch_cost=1.0).tolist()
+    [False, True, False, True, False]
+    """
+    n = len(logits)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    gain = (logits - threshold).tolist()
+    # best score so far ending outside / inside the body, and where each came from
+    out_score, in_score = 0.0, -switch_cost
+    from_in_to_out = [False] * n  # best "outside at i" came from "inside at i-1"
+    from_out_to_in = [False] * n  # best "inside at i" came from "outside at i-1"
+    for i in range(n):
+        stay_out, enter = out_score, out_score - switch_cost
+        stay_in, leave = in_score, in_score - switch_cost
+        if i == 0:
+            enter, stay_in = -switch_cost, -math.inf
+        from_in_to_out[i] = leave > stay_out
+        from_out_to_in[i] = enter > stay_in
+        out_score = max(stay_out, leave)
+        in_score = max(stay_in, enter) + gain[i]
+    inside = in_score - switch_cost > out_score
+    path = [False] * n
+    for i in range(n - 1, -1, -1):
+        path[i] = inside
+        inside = not from_out_to_in[i] if inside else from_in_to_out[i]
+    return np.array(path, dtype=bool)

@@ -1,0 +1,281 @@
+"""Train the line scorer (``cleaners/scorer.py``) on labelled pages and write
+``cleaners/data/line_model.npz``.
+
+    .venv/bin/pip install -e '.[train]'
+    .venv/bin/python -m cleaners.train_scorer [--set ../shared/eval/wcxb-dev] [--cv 5]
+
+Each page's plain-text scrape goes through the same decoding, repair, segmenting and rules
+as ``thresher ingest``; each line is labelled body when most of its words line up, in
+order, with the page's gold text (``difflib`` matching blocks of at least
+``MIN_BLOCK_TOKENS`` tokens, or a whole short line). Pages stay where they are: nothing of
+them is copied into the project, only the trees learned from them.
+
+With ``--cv K`` the script first cross-validates grouped by site (a page is only ever
+scored by a model that saw no page of its site), chooses the switch cost and threshold
+of the sequence step on those out-of-fold scores, and reports them; the shipped model is
+then trained on every page. Same data and settings give the same file (fixed seeds, one
+thread, no early stopping).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cleaners import scorer
+from cleaners.clean import CleanSettings, rule_reasons_and_region
+from cleaners.encoding import decode_bytes, repair_text
+from cleaners.segment import split_paragraphs
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SET = ROOT.parent / "shared" / "eval" / "wcxb-dev"
+TOKEN = re.compile(r"\w+")
+# A matching run this short between a scrape and its gold is chance ("Share", "2024").
+MIN_BLOCK_TOKENS = 3
+# A line is body when at least this share of its tokens is matched to the gold.
+BODY_SHARE = 0.5
+# The trees: enough to learn from ~200k lines, small enough to ship (< 1 MB).
+TREES = 200
+LEAVES = 31
+DEPTH = 8
+LEARNING_RATE = 0.1
+SEED = 0
+# The sequence step's settings tried on the out-of-fold scores (chosen on articles).
+SWITCH_COSTS = (0.0, 0.5, 1.0, 1.5, 2.0)
+THRESHOLDS = (-1.0, -0.5, 0.0, 0.5)
+
+
+@dataclass
+class PageLines:
+    page_id: str
+    domain: str
+    page_type: str
+    paragraphs: list[str]
+    reasons: list[str | None]
+    labels: np.ndarray  # bool per line: body
+    features: np.ndarray
+    gold: Counter[tuple[str, ...]]  # the gold text's shingles
+
+
+def label_lines(paragraphs: list[str], gold: str) -> np.ndarray:
+    """Whether each line is body: most of its tokens line up, in order, with the gold.
+
+    >>> label_lines(["Home", "The council met on Monday to vote.", "Share this"],
+    ...             "The council met on Monday to vote. It passed.").tolist()
+    [False, True, False]
+    """
+    gold_tokens = TOKEN.findall(gold)
+    tokens: list[str] = []
+    owner: list[int] = []
+    starts: list[int] = []
+    for k, text in enumerate(paragraphs):
+        found = TOKEN.findall(text)
+        starts.append(len(tokens))
+        tokens += found
+        owner += [k] * len(found)
+    matched = np.zeros(len(paragraphs))
+    blocks = difflib.SequenceMatcher(None, tokens, gold_tokens, autojunk=False)
+    for a, _, size in blocks.get_matching_blocks():
+        if size == 0:
+            continue
+        whole_line = (
+            owner[a] == owner[a + size - 1]
+            and starts[owner[a]] == a
+            and (size == len(TOKEN.findall(paragraphs[owner[a]])))
+        )
+        if size >= MIN_BLOCK_TOKENS or whole_line:
+            np.add.at(matched, owner[a : a + size], 1)
+    lengths = np.array([max(len(TOKEN.findall(p)), 1) for p in paragraphs])
+    return matched / lengths >= BODY_SHARE
+
+
+def page_lines(
+    data: bytes, settings: CleanSettings
+) -> tuple[list[str], list[str | None], list[bool]]:
+    """A page's lines as ingest sees them, the rules' reasons and their body region."""
+    text = repair_text(decode_bytes(data).text).text
+    paragraphs = split_paragraphs(text)
+    reasons, region = rule_reasons_and_region(paragraphs, settings=settings)
+    return paragraphs, reasons, region
+
+
+def load_set(eval_set: Path, settings: CleanSettings) -> Iterator[PageLines]:
+    manifest = json.loads((eval_set / "manifest.json").read_text())
+    types = manifest.get("page_types", {})
+    for page_id in manifest["ids"]:
+        meta_path = eval_set / f"{page_id}.gold.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        gold = (eval_set / f"{page_id}.gold.txt").read_text(encoding="utf-8")
+        paragraphs, reasons, region = page_lines(
+            (eval_set / f"{page_id}.txt").read_bytes(), settings
+        )
+        if not paragraphs:
+            continue
+        yield PageLines(
+            page_id=page_id,
+            domain=str(meta.get("domain") or page_id),
+            page_type=str(types.get(page_id, "article")),
+            paragraphs=paragraphs,
+            reasons=reasons,
+            labels=label_lines(paragraphs, gold),
+            features=scorer.line_features(paragraphs, reasons, region),
+            gold=shingles(TOKEN.findall(gold)),
+        )
+
+
+def fit(x: np.ndarray, y: np.ndarray, trees: int = TREES) -> object:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    clf = HistGradientBoostingClassifier(
+        max_iter=trees,
+        max_leaf_nodes=LEAVES,
+        max_depth=DEPTH,
+        learning_rate=LEARNING_RATE,
+        early_stopping=False,
+        random_state=SEED,
+    )
+    return clf.fit(x, y)
+
+
+def to_ensemble(clf: object, switch_cost: float, threshold: float) -> scorer.TreeEnsemble:
+    """The fitted trees as ``scorer.TreeEnsemble`` arrays."""
+    trees = [p[0].nodes for p in clf._predictors]  # type: ignore[attr-defined]
+    width = max(len(t) for t in trees)
+    shape = (len(trees), width)
+    feature = np.zeros(shape, dtype=np.intp)
+    threshold_ = np.zeros(shape)
+    left = np.zeros(shape, dtype=np.intp)
+    right = np.zeros(shape, dtype=np.intp)
+    value = np.zeros(shape)
+    is_leaf = np.ones(shape, dtype=bool)
+    for k, nodes in enumerate(trees):
+        if nodes["is_categorical"].any():
+            raise ValueError("categorical splits are not supported by the numpy evaluator")
+        m = len(nodes)
+        feature[k, :m] = nodes["feature_idx"]
+        threshold_[k, :m] = nodes["num_threshold"]
+        left[k, :m] = nodes["left"]
+        right[k, :m] = nodes["right"]
+        value[k, :m] = nodes["value"]
+        is_leaf[k, :m] = nodes["is_leaf"].astype(bool)
+    return scorer.TreeEnsemble(
+        feature=feature,
+        threshold=threshold_,
+        left=left,
+        right=right,
+        value=value,
+        is_leaf=is_leaf,
+        baseline=float(np.ravel(clf._baseline_prediction)[0]),  # type: ignore[attr-defined]
+        depth=max(int(t["depth"].max()) for t in trees) + 1,
+        names=scorer.feature_names(),
+        switch_cost=switch_cost,
+        threshold_logit=threshold,
+    )
+
+
+def shingles(tokens: list[str]) -> Counter[tuple[str, ...]]:
+    """The 4-token shingles of a text's tokens (the eval scorer's definition: a text of
+    1-3 tokens is one shorter shingle)."""
+    if 0 < len(tokens) < 4:
+        return Counter([tuple(tokens)])
+    return Counter(zip(tokens, tokens[1:], tokens[2:], tokens[3:], strict=False))
+
+
+def shingle_f1(pred: str, gold: Counter[tuple[str, ...]]) -> tuple[float, float]:
+    """Shingle precision and recall of one page (NaN where the eval scorer leaves a page
+    out of the mean: an empty prediction for precision, an empty gold for recall).
+
+    >>> shingle_f1("a b c d e", shingles("a b c d x".split()))
+    (0.5, 0.5)
+    """
+    p = shingles(TOKEN.findall(pred))
+    tp = sum((p & gold).values())
+    precision = tp / sum(p.values()) if p else float("nan")
+    recall = tp / sum(gold.values()) if gold else float("nan")
+    return precision, recall
+
+
+def kept_text(page: PageLines, logits: np.ndarray, switch_cost: float, threshold: float) -> str:
+    """The page's text as the scorer would leave it (``scorer.decide``'s rule)."""
+    open_lines = [i for i, r in enumerate(page.reasons) if r is None]
+    keep = scorer.body_path(logits[open_lines], switch_cost, threshold)
+    return "\n".join(page.paragraphs[i] for i, k in zip(open_lines, keep, strict=True) if k)
+
+
+def set_f1(pairs: list[tuple[float, float]]) -> float:
+    ps = [p for p, _ in pairs if p == p]
+    rs = [r for _, r in pairs if r == r]
+    p, r = (sum(ps) / len(ps) if ps else 0.0), (sum(rs) / len(rs) if rs else 0.0)
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", type=Path, default=DEFAULT_SET)
+    ap.add_argument("--cv", type=int, default=5, help="folds grouped by site (0: none)")
+    ap.add_argument("--out", type=Path, default=scorer.MODEL_PATH)
+    ap.add_argument("--trees", type=int, default=TREES, help="boosting rounds")
+    args = ap.parse_args(argv)
+    started = time.time()
+    settings = CleanSettings()
+    pages = list(load_set(args.set, settings))
+    print(
+        f"{len(pages)} pages, {sum(len(p.paragraphs) for p in pages)} lines "
+        f"({time.time() - started:.0f} s)",
+        flush=True,
+    )
+    x = np.vstack([p.features for p in pages])
+    y = np.concatenate([p.labels for p in pages])
+    switch_cost, threshold = 1.0, 0.0
+    if args.cv:
+        from sklearn.model_selection import GroupKFold
+
+        groups = np.concatenate([[p.domain] * len(p.paragraphs) for p in pages])
+        oof = np.zeros(len(y))
+        for fold, (train, test) in enumerate(GroupKFold(n_splits=args.cv).split(x, y, groups)):
+            model = to_ensemble(fit(x[train], y[train], args.trees), 0.0, 0.0)
+            oof[test] = model.logits(x[test])
+            print(f"fold {fold}: {len(test)} lines ({time.time() - started:.0f} s)", flush=True)
+        offsets = np.concatenate([[0], np.cumsum([len(p.paragraphs) for p in pages])])
+        best = (-1.0, 0.0, 0.0)
+        for cost in SWITCH_COSTS:
+            for thr in THRESHOLDS:
+                pairs = [
+                    shingle_f1(kept_text(p, oof[offsets[k] : offsets[k + 1]], cost, thr), p.gold)
+                    for k, p in enumerate(pages)
+                    if p.page_type == "article"
+                ]
+                f1 = set_f1(pairs)
+                print(f"switch_cost {cost} threshold {thr}: articles F1 {f1:.4f}")
+                best = max(best, (f1, cost, thr))
+        _, switch_cost, threshold = best
+        print(
+            f"chosen: switch_cost {switch_cost}, threshold {threshold}; "
+            f"out-of-fold articles F1 {best[0]:.4f}"
+        )
+        by_type: dict[str, list[tuple[float, float]]] = {}
+        for k, p in enumerate(pages):
+            text = kept_text(p, oof[offsets[k] : offsets[k + 1]], switch_cost, threshold)
+            by_type.setdefault(p.page_type, []).append(shingle_f1(text, p.gold))
+        for page_type, pairs in sorted(by_type.items()):
+            print(f"  {page_type}: {len(pairs)} pages, out-of-fold F1 {set_f1(pairs):.4f}")
+    model = to_ensemble(fit(x, y, args.trees), switch_cost, threshold)
+    scorer.save_model(args.out, model)
+    print(
+        f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, {time.time() - started:.0f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
