@@ -5,10 +5,12 @@ and return kept paragraphs, removals with reason codes, and lifted metadata, the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cleaners import detectors
+import numpy as np
+
+from cleaners import detectors, scorer
 from cleaners.dedup import MIN_WITHIN_DOC_CHARS, find_repeats
 from cleaners.page import Page
 
@@ -31,7 +33,12 @@ REGISTRY: dict[str, Detector] = {
     "outside_body": detectors.find_outside_body,
 }
 DUPLICATE = "duplicate"
-REASONS: tuple[str, ...] = (*REGISTRY, DUPLICATE)
+# Lines the learned line scorer (``cleaners.scorer``) calls not body. While it is on, the
+# rules' body-region search (``outside_body``) only informs it; ``--disable not_body``
+# brings the rule back as the last word.
+NOT_BODY = "not_body"
+OUTSIDE_BODY = "outside_body"
+REASONS: tuple[str, ...] = (*REGISTRY, DUPLICATE, NOT_BODY)
 
 
 # Long articles have a few hundred paragraphs; 10,000 is a listing or a dump. Cleaning
@@ -79,6 +86,9 @@ class CleanResult:
     kept: list[tuple[int, str]] = field(default_factory=list)
     removed: list[Removal] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Position -> the line scorer's probability that the line is body, for every line it
+    # decided on (kept by the rules or claimed by a soft rule).
+    body_probability: dict[int, float] = field(default_factory=dict)
 
 
 # Passes of the registry at most: the first, and further ones over what is left.
@@ -103,6 +113,64 @@ def clean_document(
     >>> [t for _, t in r.kept]
     ['The council approved the budget on Monday after a long debate.']
     """
+    if NOT_BODY in settings.disabled:
+        return _rules(paragraphs, known, settings)
+    rules_only = replace(settings, disabled=settings.disabled | {OUTSIDE_BODY})
+    return _score_lines(paragraphs, _rules(paragraphs, known, rules_only))
+
+
+def rule_reasons_and_region(
+    paragraphs: list[str],
+    known: Mapping[str, Any] | None = None,
+    settings: CleanSettings = CleanSettings(),
+) -> tuple[list[str | None], list[bool]]:
+    """What the line scorer is told about the rules: the reason code each line was
+    removed for (None if kept; ``outside_body`` is never one), and whether each line lies
+    in the body region the rules' search finds among the lines they kept."""
+    rules_only = replace(settings, disabled=settings.disabled | {OUTSIDE_BODY, NOT_BODY})
+    return _reasons_and_region(paragraphs, _rules(paragraphs, known, rules_only))
+
+
+def _reasons_and_region(
+    paragraphs: list[str], result: CleanResult
+) -> tuple[list[str | None], list[bool]]:
+    reasons: list[str | None] = [None] * len(paragraphs)
+    for r in result.removed:
+        reasons[r.position] = r.reason
+    page = Page(list(paragraphs), removed={r.position: r.reason for r in result.removed})
+    span = page.body_region()
+    first, last = span if span else (len(paragraphs), -1)
+    return reasons, [first <= i <= last for i in range(len(paragraphs))]
+
+
+def _score_lines(paragraphs: list[str], result: CleanResult) -> CleanResult:
+    """Remove, as ``not_body``, the lines the rules kept that the line scorer and its
+    sequence step place outside the body."""
+    if not result.kept:
+        return result
+    model = scorer.shipped_model()
+    reasons, region = _reasons_and_region(paragraphs, result)
+    open_lines, body, logits = scorer.decide(model, paragraphs, reasons, region)
+    kept: list[tuple[int, str]] = []
+    removed = list(result.removed)
+    for i, inside in zip(open_lines, body.tolist(), strict=True):
+        if inside:
+            kept.append((i, paragraphs[i]))
+        else:
+            removed.append(Removal(i, paragraphs[i], NOT_BODY))
+    removed.sort(key=lambda r: r.position)
+    probability = 1.0 / (1.0 + np.exp(-logits[open_lines]))
+    return CleanResult(
+        kept=kept,
+        removed=removed,
+        metadata=result.metadata,
+        body_probability=dict(zip(open_lines, probability.tolist(), strict=True)),
+    )
+
+
+def _rules(
+    paragraphs: list[str], known: Mapping[str, Any] | None, settings: CleanSettings
+) -> CleanResult:
     result = _one_pass(list(paragraphs), known, settings)
     for _ in range(MAX_PASSES - 1):
         again = _one_pass([t for _, t in result.kept], known, settings)

@@ -71,6 +71,10 @@ class ProcessedDocument:
     minhash: np.ndarray | None = None
     # doc_id of the first document of its near-duplicate group, if it has one.
     near_dup_cluster: str | None = None
+    # Per position, the line scorer's probability that the line is body (NaN where it
+    # did not decide: a rule's removal was final, or it is off); shown by
+    # ``thresher explain``, not stored. float32: 4 bytes a line.
+    body_probability: np.ndarray | None = None
 
     def drop(self, dup_of: dict[int, str], reason: str = "duplicate") -> None:
         """Move kept paragraphs to ``removed`` ({position: doc_id that kept it}) and
@@ -261,8 +265,9 @@ def process_html(
     the page's metadata, then the same repair and cleaners as plain text run on it.
 
     Metadata precedence: sidecar, then the page's own metadata, then what the cleaners
-    lift from the text. The body-region detector (``outside_body``) is off here: finding
-    the body is what trafilatura just did, from the page structure.
+    lift from the text. The body-region detector (``outside_body``) and the line scorer
+    (``not_body``, trained on plain-text scrapes) are off here: finding the body is what
+    trafilatura just did, from the page structure.
     """
     started = time.perf_counter()
     raw = data.encode("utf-8") if isinstance(data, str) else data
@@ -353,7 +358,7 @@ def _add(timings: dict[str, float] | None, stage: str, started: float) -> None:
 
 
 # Detectors that do not run on text trafilatura already extracted from a page.
-HTML_DISABLED = frozenset({"outside_body"})
+HTML_DISABLED = frozenset({"outside_body", "not_body"})
 
 
 def _build(
@@ -400,7 +405,16 @@ def _build(
         paragraphs=kept,
         removed=removed,
         minhash=minhash,
+        body_probability=_probabilities(result.body_probability, len(paragraphs)),
     )
+
+
+def _probabilities(by_position: dict[int, float], n: int) -> np.ndarray | None:
+    if not by_position:
+        return None
+    out = np.full(n, np.nan, dtype=np.float32)
+    out[list(by_position)] = list(by_position.values())
+    return out
 
 
 def document_row(doc: ProcessedDocument, ingested_at: datetime) -> dict[str, Any]:

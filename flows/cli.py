@@ -212,9 +212,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     rows = [(p.position, "kept", p.text) for p in doc.paragraphs]
     rows += [(p, f"- {r}", t) for p, t, r, _ in doc.removed]
     width = args.width
+    # p(body): the line scorer's probability that the line is body, for the lines it
+    # decided on; blank where a rule's removal was final.
+    print(f"{'line':>4}  {'p(body)':>7}  {'decision':<15} text")
     for pos, mark, text in sorted(rows):
         shown = text if len(text) <= width else text[: width - 1] + "…"
-        print(f"{pos:>4}  {mark:<15} {shown}")
+        p = float("nan") if doc.body_probability is None else float(doc.body_probability[pos])
+        print(f"{pos:>4}  {'' if p != p else f'{p:.2f}':>7}  {mark:<15} {shown}")
     meta = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in doc.metadata.items()}
     print(f"\nmetadata: {json.dumps(meta, ensure_ascii=False)}")
     print(f"encoding: {doc.encoding}; fixes: {', '.join(doc.encoding_fixes) or 'none'}")

@@ -1,6 +1,7 @@
 """Data-driven cleaner cases: tests/cases/<reason>.json, each case with a label, an input
 text, lines that must be removed with that reason, lines that must be kept (negative
-cases guard against over-cleaning), and optionally metadata that must be lifted."""
+cases guard against over-cleaning), and optionally metadata that must be lifted and
+reason codes to turn off (``disabled``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cleaners.clean import REASONS, clean_document
+from cleaners.clean import REASONS, CleanSettings, clean_document
 from cleaners.encoding import repair_text
 from cleaners.patterns import match_key
 from cleaners.segment import split_paragraphs
@@ -32,7 +33,10 @@ def test_every_reason_has_cases() -> None:
 @pytest.mark.parametrize(("reason", "case"), _load())
 def test_case(reason: str, case: dict) -> None:
     paragraphs = split_paragraphs(repair_text(case["input"]).text)
-    result = clean_document(paragraphs)
+    # A case may turn reasons off: the body-region rule (outside_body) only removes when
+    # the line scorer (not_body) is off.
+    settings = CleanSettings.from_disabled(case.get("disabled", []))
+    result = clean_document(paragraphs, settings=settings)
     removed = {}
     for r in result.removed:
         removed.setdefault(match_key(r.text), r.reason)

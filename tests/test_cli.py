@@ -37,6 +37,13 @@ def test_explain_marks_every_paragraph(tmp_path: Path) -> None:
     ):
         assert f"- {reason}" in r.stdout
     assert "kept" in r.stdout and '"author": "Maria Castell"' in r.stdout
+    # The line scorer's probability: a number for the lines it decided, blank for rules.
+    lines = r.stdout.splitlines()
+    assert "p(body)" in lines[0]
+    kept = [line for line in lines if "  kept  " in line]
+    assert kept and all(0.0 <= float(line.split()[1]) <= 1.0 for line in kept)
+    cookie = next(line for line in lines if "- cookie_banner" in line)
+    assert cookie.split()[1] == "-"
 
 
 def test_explain_reports_an_unreadable_file(tmp_path: Path) -> None:
