@@ -91,8 +91,11 @@ class CleanResult:
     body_probability: dict[int, float] = field(default_factory=dict)
 
 
-# Passes of the registry at most: the first, and further ones over what is left.
-MAX_PASSES = 3
+# Passes at most: the first, and further ones over what is left. Almost every page is
+# done after the first (the second finds nothing); the line scorer reads context, so a
+# line can lose its neighbours in one pass and go in the next, and short chains of that
+# need a few more.
+MAX_PASSES = 8
 
 
 def clean_document(
@@ -100,10 +103,11 @@ def clean_document(
     known: Mapping[str, Any] | None = None,
     settings: CleanSettings = CleanSettings(),
 ) -> CleanResult:
-    """Run the registry over one document's paragraphs, then again over what is left
-    until nothing more goes. Junk that other junk shielded (a stray line that sat between
-    the body and a repeated paragraph) is caught, and cleaning the cleaned text changes
-    nothing. Metadata comes from the first pass, which saw the whole page.
+    """Run the registry, then the line scorer, over one document's paragraphs, then both
+    again over what is left until nothing more goes (at most ``MAX_PASSES``). Junk that
+    other junk shielded (a stray line that sat between the body and a repeated paragraph)
+    is caught, and cleaning the cleaned text changes nothing. Metadata comes from the
+    first pass, which saw the whole page.
 
     >>> r = clean_document(["I agree", "We use cookies to improve your experience.",
     ...                     "The council approved the budget on Monday after a long debate.",
@@ -113,10 +117,21 @@ def clean_document(
     >>> [t for _, t in r.kept]
     ['The council approved the budget on Monday after a long debate.']
     """
-    if NOT_BODY in settings.disabled:
-        return _rules(paragraphs, known, settings)
-    rules_only = replace(settings, disabled=settings.disabled | {OUTSIDE_BODY})
-    return _score_lines(paragraphs, _rules(paragraphs, known, rules_only))
+    scored = NOT_BODY not in settings.disabled
+    if scored:  # the body region only informs the scorer
+        settings = replace(settings, disabled=settings.disabled | {OUTSIDE_BODY})
+
+    def one_pass(texts: list[str]) -> CleanResult:
+        rules = _one_pass(texts, known, settings)
+        return _score_lines(texts, rules) if scored else rules
+
+    result = one_pass(list(paragraphs))
+    for _ in range(MAX_PASSES - 1):
+        again = one_pass([t for _, t in result.kept])
+        if not again.removed:
+            break
+        _merge(result, again)
+    return result
 
 
 def rule_reasons_and_region(
@@ -124,11 +139,12 @@ def rule_reasons_and_region(
     known: Mapping[str, Any] | None = None,
     settings: CleanSettings = CleanSettings(),
 ) -> tuple[list[str | None], list[bool]]:
-    """What the line scorer is told about the rules: the reason code each line was
-    removed for (None if kept; ``outside_body`` is never one), and whether each line lies
-    in the body region the rules' search finds among the lines they kept."""
+    """What the line scorer is told about the rules in the first pass of cleaning: the
+    reason code each line was removed for (None if kept; ``outside_body`` is never one),
+    and whether each line lies in the body region the rules' search finds among the lines
+    they kept."""
     rules_only = replace(settings, disabled=settings.disabled | {OUTSIDE_BODY, NOT_BODY})
-    return _reasons_and_region(paragraphs, _rules(paragraphs, known, rules_only))
+    return _reasons_and_region(paragraphs, _one_pass(list(paragraphs), known, rules_only))
 
 
 def _reasons_and_region(
@@ -168,27 +184,22 @@ def _score_lines(paragraphs: list[str], result: CleanResult) -> CleanResult:
     )
 
 
-def _rules(
-    paragraphs: list[str], known: Mapping[str, Any] | None, settings: CleanSettings
-) -> CleanResult:
-    result = _one_pass(list(paragraphs), known, settings)
-    for _ in range(MAX_PASSES - 1):
-        again = _one_pass([t for _, t in result.kept], known, settings)
-        if not again.removed:
-            break
-        positions = [i for i, _ in result.kept]
-        result.removed.extend(
-            Removal(
-                positions[r.position],
-                r.text,
-                r.reason,
-                None if r.dup_of is None else positions[r.dup_of],
-            )
-            for r in again.removed
+def _merge(result: CleanResult, again: CleanResult) -> None:
+    """Fold a later pass over ``result``'s kept paragraphs into ``result``."""
+    positions = [i for i, _ in result.kept]
+    result.removed.extend(
+        Removal(
+            positions[r.position],
+            r.text,
+            r.reason,
+            None if r.dup_of is None else positions[r.dup_of],
         )
-        result.removed.sort(key=lambda r: r.position)
-        result.kept = [(positions[i], t) for i, t in again.kept]
-    return result
+        for r in again.removed
+    )
+    result.removed.sort(key=lambda r: r.position)
+    result.kept = [(positions[i], t) for i, t in again.kept]
+    # A line's probability is the one of the last pass that decided on it.
+    result.body_probability.update((positions[i], p) for i, p in again.body_probability.items())
 
 
 def _one_pass(

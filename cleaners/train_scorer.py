@@ -3,6 +3,7 @@
 
     .venv/bin/pip install -e '.[train]'
     .venv/bin/python -m cleaners.train_scorer [--set ../shared/eval/wcxb-dev] [--cv 5]
+        [--oof-pred /tmp/oof]   # then: python ../shared/eval/score.py --pred /tmp/oof ...
 
 Each page's plain-text scrape goes through the same decoding, repair, segmenting and rules
 as ``thresher ingest``; each line is labelled body when most of its words line up, in
@@ -225,6 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cv", type=int, default=5, help="folds grouped by site (0: none)")
     ap.add_argument("--out", type=Path, default=scorer.MODEL_PATH)
     ap.add_argument("--trees", type=int, default=TREES, help="boosting rounds")
+    ap.add_argument(
+        "--oof-pred",
+        type=Path,
+        help="write each page's out-of-fold cleaned text here as <id>.txt, for "
+        "../shared/eval/score.py (outside the project: these are the pages' words)",
+    )
     args = ap.parse_args(argv)
     started = time.time()
     settings = CleanSettings()
@@ -269,6 +276,11 @@ def main(argv: list[str] | None = None) -> int:
             by_type.setdefault(p.page_type, []).append(shingle_f1(text, p.gold))
         for page_type, pairs in sorted(by_type.items()):
             print(f"  {page_type}: {len(pairs)} pages, out-of-fold F1 {set_f1(pairs):.4f}")
+        if args.oof_pred:
+            args.oof_pred.mkdir(parents=True, exist_ok=True)
+            for k, p in enumerate(pages):
+                text = kept_text(p, oof[offsets[k] : offsets[k + 1]], switch_cost, threshold)
+                (args.oof_pred / f"{p.page_id}.txt").write_text(text, encoding="utf-8")
     model = to_ensemble(fit(x, y, args.trees), switch_cost, threshold)
     scorer.save_model(args.out, model)
     print(
