@@ -134,6 +134,27 @@ def load_set(eval_set: Path, settings: CleanSettings) -> Iterator[PageLines]:
         )
 
 
+def body_only(page: PageLines, settings: CleanSettings) -> PageLines | None:
+    """The page as a clean source would give it: only its body lines, all labelled body
+    (page type ``clean``). Scrapes end in footers, so without these the model learns that
+    the last lines of a page are never body and cuts the last paragraph of clean text
+    (a JSONL feed's article, a page that is all body)."""
+    paragraphs = [t for t, body in zip(page.paragraphs, page.labels, strict=True) if body]
+    if not paragraphs:
+        return None
+    reasons, region = rule_reasons_and_region(paragraphs, settings=settings)
+    return PageLines(
+        page_id=page.page_id,
+        domain=page.domain,
+        page_type="clean",
+        paragraphs=paragraphs,
+        reasons=reasons,
+        labels=np.ones(len(paragraphs), dtype=bool),
+        features=scorer.line_features(paragraphs, reasons, region),
+        gold=page.gold,
+    )
+
+
 def fit(x: np.ndarray, y: np.ndarray, trees: int = TREES) -> object:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -236,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     settings = CleanSettings()
     pages = list(load_set(args.set, settings))
+    pages += [v for v in (body_only(p, settings) for p in list(pages)) if v is not None]
     print(
         f"{len(pages)} pages, {sum(len(p.paragraphs) for p in pages)} lines "
         f"({time.time() - started:.0f} s)",
@@ -279,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.oof_pred:
             args.oof_pred.mkdir(parents=True, exist_ok=True)
             for k, p in enumerate(pages):
+                if p.page_type == "clean":
+                    continue  # the body-only copies: same ids
                 text = kept_text(p, oof[offsets[k] : offsets[k + 1]], switch_cost, threshold)
                 (args.oof_pred / f"{p.page_id}.txt").write_text(text, encoding="utf-8")
     model = to_ensemble(fit(x, y, args.trees), switch_cost, threshold)

@@ -155,13 +155,30 @@ def _cleaned(text: str) -> tuple[set[str], dict[str, str]]:
     return {t for _, t in result.kept}, {r.text: r.reason for r in result.removed}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: a last one-sentence paragraph after a "
-    "'Read more' block and before the credits is scored as footer (p 0.2)",
-)
 def test_the_last_paragraph_after_a_link_block_stays() -> None:
+    """The audit case of the rules-only cleaning (outside_body dropped it)."""
     sample = (ROOT / "raw" / "2026-11-20" / "harbour-bridge.txt").read_text(encoding="utf-8")
     kept, _ = _cleaned(sample)
     line = "The council said a smaller footbridge nearby would close in January for similar work."
     assert line in kept
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: on a short page the footer links right after the last body paragraph "
+    "are kept (the price of training on body-only pages so that the last paragraph of clean "
+    "text stays)",
+)
+@pytest.mark.parametrize("label", ["French", "Spanish"])
+def test_the_footer_after_the_body_goes(label: str) -> None:
+    import json
+
+    case = next(
+        c
+        for c in json.loads((ROOT / "tests" / "cases" / "not_body.json").read_text())
+        if c["label"].startswith(label)
+    )
+    kept, _ = _cleaned(case["input"])
+    footer = {"Mentions légales", "Plan du site", "Nous contacter", "Aviso legal", "Contacto"}
+    footer |= {"Mapa del sitio", "Chi siamo", "Contatti", "Colofon", "Datenschutz", "Kontakt"}
+    assert not kept & footer
