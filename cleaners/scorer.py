@@ -26,7 +26,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -122,9 +122,9 @@ def _line_row(text: str, repeats: int, fw: frozenset[str]) -> list[float]:
     n_chars = len(text)
     toks = _WORD.findall(text)
     n_words = len(toks)
-    letters = sum(c.isalpha() for c in text)
-    upper = sum(c.isupper() for c in text)
-    digits = sum(c.isdigit() for c in text)
+    letters = sum(map(str.isalpha, text))
+    upper = sum(map(str.isupper, text))
+    digits = sum(map(str.isdigit, text))
     spaces = text.count(" ")
     punct = n_chars - letters - digits - spaces
     end = last_char(text)
@@ -246,20 +246,36 @@ class TreeEnsemble:
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """The log-odds that each row of ``x`` is body."""
-        n, trees = x.shape[0], self.feature.shape[0]
+        n = x.shape[0]
         if n == 0:
             return np.zeros(0)
-        tree = np.arange(trees)[None, :]
-        node = np.zeros((n, trees), dtype=np.intp)
-        rows = np.arange(n)[:, None]
+        feature, threshold, left, right, value = self._flat
+        # One flat node index per (line, tree); leaves point to themselves and never go
+        # left (threshold NaN), so every level is four gathers and no leaf test.
+        node = np.broadcast_to(self._roots, (n, len(self._roots))).copy()
+        rows = np.arange(n)[:, None] * x.shape[1]
+        flat_x = x.ravel()
         for _ in range(self.depth):
-            leaf = self.is_leaf[tree, node]
-            if leaf.all():
-                break
-            go_left = x[rows, self.feature[tree, node]] <= self.threshold[tree, node]
-            nxt = np.where(go_left, self.left[tree, node], self.right[tree, node])
-            node = np.where(leaf, node, nxt)
-        return self.baseline + self.value[tree, node].sum(axis=1)
+            go_left = flat_x[rows + feature[node]] <= threshold[node]
+            node = np.where(go_left, left[node], right[node])
+        return self.baseline + value[node].sum(axis=1)
+
+    @cached_property
+    def _roots(self) -> np.ndarray:
+        return np.arange(self.feature.shape[0]) * self.feature.shape[1]
+
+    @cached_property
+    def _flat(self) -> tuple[np.ndarray, ...]:
+        """The node arrays flattened tree after tree, children as flat indices."""
+        trees, width = self.feature.shape
+        base = (np.arange(trees) * width)[:, None]
+        own = base + np.arange(width)[None, :]
+        leaf = self.is_leaf
+        left = np.where(leaf, own, base + self.left).ravel()
+        right = np.where(leaf, own, base + self.right).ravel()
+        threshold = np.where(leaf, np.nan, self.threshold).ravel()
+        feature = np.where(leaf, 0, self.feature).ravel()
+        return feature, threshold, left, right, self.value.ravel()
 
 
 def save_model(path: Path, model: TreeEnsemble) -> None:
