@@ -87,7 +87,7 @@ class CleanResult:
     removed: list[Removal] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     # Position -> the line scorer's probability that the line is body, for every line it
-    # decided on (kept by the rules or claimed by a soft rule).
+    # decided on (those the rules kept).
     body_probability: dict[int, float] = field(default_factory=dict)
 
 
