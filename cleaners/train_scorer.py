@@ -76,28 +76,21 @@ def label_lines(paragraphs: list[str], gold: str) -> np.ndarray:
     [False, True, False]
     """
     gold_tokens = TOKEN.findall(gold)
-    tokens: list[str] = []
-    owner: list[int] = []
-    starts: list[int] = []
-    for k, text in enumerate(paragraphs):
-        found = TOKEN.findall(text)
-        starts.append(len(tokens))
-        tokens += found
-        owner += [k] * len(found)
+    per_line = [TOKEN.findall(text) for text in paragraphs]
+    lengths = np.array([len(found) for found in per_line])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).tolist() if paragraphs else []
+    tokens = [t for found in per_line for t in found]
+    owner = np.repeat(np.arange(len(paragraphs)), lengths).tolist()
     matched = np.zeros(len(paragraphs))
     blocks = difflib.SequenceMatcher(None, tokens, gold_tokens, autojunk=False)
     for a, _, size in blocks.get_matching_blocks():
         if size == 0:
             continue
-        whole_line = (
-            owner[a] == owner[a + size - 1]
-            and starts[owner[a]] == a
-            and (size == len(TOKEN.findall(paragraphs[owner[a]])))
-        )
+        line = owner[a]
+        whole_line = starts[line] == a and size == lengths[line]
         if size >= MIN_BLOCK_TOKENS or whole_line:
             np.add.at(matched, owner[a : a + size], 1)
-    lengths = np.array([max(len(TOKEN.findall(p)), 1) for p in paragraphs])
-    return matched / lengths >= BODY_SHARE
+    return matched / np.maximum(lengths, 1) >= BODY_SHARE
 
 
 def page_lines(
