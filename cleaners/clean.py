@@ -122,8 +122,8 @@ def clean_document(
         settings = replace(settings, disabled=settings.disabled | {OUTSIDE_BODY})
 
     def one_pass(texts: list[str]) -> CleanResult:
-        rules = _one_pass(texts, known, settings)
-        return _score_lines(texts, rules) if scored else rules
+        rules, page = _rules_pass(texts, known, settings)
+        return _score_lines(page, rules) if scored else rules
 
     result = one_pass(list(paragraphs))
     for _ in range(MAX_PASSES - 1):
@@ -144,28 +144,27 @@ def rule_reasons_and_region(
     and whether each line lies in the body region the rules' search finds among the lines
     they kept."""
     rules_only = replace(settings, disabled=settings.disabled | {OUTSIDE_BODY, NOT_BODY})
-    return _reasons_and_region(paragraphs, _one_pass(list(paragraphs), known, rules_only))
+    return _reasons_and_region(_rules_pass(list(paragraphs), known, rules_only)[1])
 
 
-def _reasons_and_region(
-    paragraphs: list[str], result: CleanResult
-) -> tuple[list[str | None], list[bool]]:
-    reasons: list[str | None] = [None] * len(paragraphs)
-    for r in result.removed:
-        reasons[r.position] = r.reason
-    page = Page(list(paragraphs), removed={r.position: r.reason for r in result.removed})
+def _reasons_and_region(page: Page) -> tuple[list[str | None], list[bool]]:
+    """Per line of a page the rules went over: its reason code (None if kept), and
+    whether it lies in the body region of the lines they kept."""
+    n = len(page.paragraphs)
+    reasons: list[str | None] = [page.removed.get(i) for i in range(n)]
     span = page.body_region()
-    first, last = span if span else (len(paragraphs), -1)
-    return reasons, [first <= i <= last for i in range(len(paragraphs))]
+    first, last = span if span else (n, -1)
+    return reasons, [first <= i <= last for i in range(n)]
 
 
-def _score_lines(paragraphs: list[str], result: CleanResult) -> CleanResult:
+def _score_lines(page: Page, result: CleanResult) -> CleanResult:
     """Remove, as ``not_body``, the lines the rules kept that the line scorer and its
     sequence step place outside the body."""
     if not result.kept:
         return result
     model = scorer.shipped_model()
-    reasons, region = _reasons_and_region(paragraphs, result)
+    paragraphs = page.paragraphs
+    reasons, region = _reasons_and_region(page)
     open_lines, body, logits = scorer.decide(model, paragraphs, reasons, region)
     kept: list[tuple[int, str]] = []
     removed = list(result.removed)
@@ -175,7 +174,7 @@ def _score_lines(paragraphs: list[str], result: CleanResult) -> CleanResult:
         else:
             removed.append(Removal(i, paragraphs[i], NOT_BODY))
     removed.sort(key=lambda r: r.position)
-    probability = 1.0 / (1.0 + np.exp(-logits[open_lines]))
+    probability = 1.0 / (1.0 + np.exp(-logits))
     return CleanResult(
         kept=kept,
         removed=removed,
@@ -202,9 +201,10 @@ def _merge(result: CleanResult, again: CleanResult) -> None:
     result.body_probability.update((positions[i], p) for i, p in again.body_probability.items())
 
 
-def _one_pass(
+def _rules_pass(
     paragraphs: list[str], known: Mapping[str, Any] | None, settings: CleanSettings
-) -> CleanResult:
+) -> tuple[CleanResult, Page]:
+    """One pass of the registry and the repeat finder; the page holds every removal."""
     page = Page(paragraphs, known=dict(known or {}))
     metadata: dict[str, Any] = {}
     for reason, detector in REGISTRY.items():
@@ -228,4 +228,4 @@ def _one_pass(
             result.removed.append(Removal(i, text, page.removed[i], dup_of.get(i)))
         else:
             result.kept.append((i, text))
-    return result
+    return result, page
