@@ -26,7 +26,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +108,9 @@ NEIGHBOUR_FEATURES: tuple[str, ...] = (
 WINDOW_FEATURES: tuple[str, ...] = ("log_words", "body_like", "function_share", "rule_removed")
 
 
+_REPEATS = BASE_FEATURES.index("log_repeats")
+
+
 def feature_names() -> tuple[str, ...]:
     """The columns of ``line_features``, in order."""
     names = [*BASE_FEATURES, "rule_removed", *(f"rule:{r}" for r in RULE_REASONS)]
@@ -117,8 +120,11 @@ def feature_names() -> tuple[str, ...]:
     return tuple(names)
 
 
-def _line_row(text: str, repeats: int, fw: frozenset[str]) -> list[float]:
-    """The shape of one line (``BASE_FEATURES``)."""
+@lru_cache(maxsize=patterns.CACHE_SIZE)
+def _line_shape(text: str) -> tuple[float, ...]:
+    """The shape of one line (``BASE_FEATURES``, with ``log_repeats`` 0: it depends on the
+    page). Cached: every pass of cleaning asks again for the lines still standing."""
+    fw = function_words()
     n_chars = len(text)
     toks = _WORD.findall(text)
     n_words = len(toks)
@@ -132,7 +138,7 @@ def _line_row(text: str, repeats: int, fw: frozenset[str]) -> list[float]:
     capitalised = sum(1 for w in toks if w[:1].isupper())
     function = sum(1 for w in toks if w.lower() in fw)
     per_word = max(n_words, 1)
-    return [
+    return (
         math.log1p(n_chars),
         math.log1p(n_words),
         (letters + digits) / per_word,
@@ -151,10 +157,10 @@ def _line_row(text: str, repeats: int, fw: frozenset[str]) -> list[float]:
         math.log1p(len(_SENTENCE_END.findall(text))),
         text.count(",") / per_word,
         function / per_word,
-        math.log(repeats),
+        0.0,
         float(is_body_like(text)),
         float(is_headline_like(text)),
-    ]
+    )
 
 
 def _shifted(column: np.ndarray, offset: int, fill: float) -> np.ndarray:
@@ -195,11 +201,11 @@ def line_features(
     True
     """
     n = len(paragraphs)
-    fw = function_words()
     counts = Counter(paragraphs)
-    base = np.array([_line_row(p, counts[p], fw) for p in paragraphs], dtype=np.float64).reshape(
+    base = np.array([_line_shape(p) for p in paragraphs], dtype=np.float64).reshape(
         n, len(BASE_FEATURES)
     )
+    base[:, _REPEATS] = np.log([counts[p] for p in paragraphs])
     col = {name: base[:, k] for k, name in enumerate(BASE_FEATURES)}
     reason_index = {r: k for k, r in enumerate(RULE_REASONS)}
     rules = np.zeros((n, len(RULE_REASONS)))
@@ -249,33 +255,52 @@ class TreeEnsemble:
         n = x.shape[0]
         if n == 0:
             return np.zeros(0)
-        feature, threshold, left, right, value = self._flat
-        # One flat node index per (line, tree); leaves point to themselves and never go
-        # left (threshold NaN), so every level is four gathers and no leaf test.
-        node = np.broadcast_to(self._roots, (n, len(self._roots))).copy()
-        rows = np.arange(n)[:, None] * x.shape[1]
-        flat_x = x.ravel()
+        feature, threshold, left, value, roots = self._flat
+        # One flat node index per (line, tree). A node's children sit side by side, so a
+        # step is ``left + went_right``; a leaf is its own left child with a NaN threshold
+        # (never passed), so every level is three gathers and no leaf test. Node indices
+        # are int32 (the gathers run faster); values and thresholds float64, as
+        # scikit-learn compares them, so the trees give what they gave in training.
+        node = np.broadcast_to(roots, (n, len(roots))).copy()
+        rows = (np.arange(n, dtype=np.int32) * x.shape[1])[:, None]
+        flat_x = np.ascontiguousarray(x, dtype=np.float64).ravel()
         for _ in range(self.depth):
-            go_left = flat_x[rows + feature[node]] <= threshold[node]
-            node = np.where(go_left, left[node], right[node])
-        return self.baseline + value[node].sum(axis=1)
-
-    @cached_property
-    def _roots(self) -> np.ndarray:
-        return np.arange(self.feature.shape[0]) * self.feature.shape[1]
+            node = left[node] + (flat_x[rows + feature[node]] > threshold[node])
+        return self.baseline + value[node].sum(axis=1, dtype=np.float64)
 
     @cached_property
     def _flat(self) -> tuple[np.ndarray, ...]:
-        """The node arrays flattened tree after tree, children as flat indices."""
-        trees, width = self.feature.shape
-        base = (np.arange(trees) * width)[:, None]
-        own = base + np.arange(width)[None, :]
-        leaf = self.is_leaf
-        left = np.where(leaf, own, base + self.left).ravel()
-        right = np.where(leaf, own, base + self.right).ravel()
-        threshold = np.where(leaf, np.nan, self.threshold).ravel()
-        feature = np.where(leaf, 0, self.feature).ravel()
-        return feature, threshold, left, right, self.value.ravel()
+        """The trees renumbered breadth first into flat arrays, tree after tree, so that
+        each split's right child directly follows its left one: (feature, threshold,
+        left child, leaf value, roots)."""
+        feature: list[int] = []
+        threshold: list[float] = []
+        left: list[int] = []
+        value: list[float] = []
+        roots: list[int] = []
+        for t in range(self.feature.shape[0]):
+            base = len(feature)
+            roots.append(base)
+            order, k = [0], 0
+            while k < len(order):  # breadth first: children are appended in pairs
+                node = order[k]
+                k += 1
+                if not self.is_leaf[t, node]:
+                    order += [int(self.left[t, node]), int(self.right[t, node])]
+            place = {node: base + j for j, node in enumerate(order)}
+            for node in order:
+                leaf = bool(self.is_leaf[t, node])
+                feature.append(0 if leaf else int(self.feature[t, node]))
+                threshold.append(math.nan if leaf else float(self.threshold[t, node]))
+                left.append(place[node] if leaf else place[int(self.left[t, node])])
+                value.append(float(self.value[t, node]))
+        return (
+            np.array(feature, dtype=np.int32),
+            np.array(threshold, dtype=np.float64),
+            np.array(left, dtype=np.int32),
+            np.array(value, dtype=np.float64),
+            np.array(roots, dtype=np.int32),
+        )
 
 
 def save_model(path: Path, model: TreeEnsemble) -> None:
@@ -283,7 +308,7 @@ def save_model(path: Path, model: TreeEnsemble) -> None:
     the same model: entries in a fixed order with a fixed timestamp."""
     arrays = {
         "feature": model.feature.astype(np.int16),
-        "threshold": model.threshold.astype(np.float32),
+        "threshold": model.threshold.astype(np.float64),
         "left": model.left.astype(np.int16),
         "right": model.right.astype(np.int16),
         "value": model.value.astype(np.float32),
@@ -338,10 +363,12 @@ def decide(
     in_region: Sequence[bool],
 ) -> tuple[list[int], np.ndarray, np.ndarray]:
     """The lines the scorer decides on (those no rule removed), whether each is body, and
-    every line's log-odds of being body."""
-    logits = model.logits(line_features(paragraphs, reasons, in_region))
+    their log-odds of being body. Every line is described (the lines rules removed are
+    context), only the open ones are scored."""
     open_lines = [i for i, r in enumerate(reasons) if r is None]
-    body = body_path(logits[open_lines], model.switch_cost, model.threshold_logit)
+    x = line_features(paragraphs, reasons, in_region)
+    logits = model.logits(x[open_lines])
+    body = body_path(logits, model.switch_cost, model.threshold_logit)
     return open_lines, body, logits
 
 
