@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from dateutil import parser as date_parser
+
+from cleaners.patterns import CACHE_SIZE
 
 # Month names and abbreviations, en/de/fr/es/it/nl, mapped to English for dateutil.
 MONTHS: dict[str, str] = {}
@@ -58,8 +61,10 @@ def strip_dates(text: str) -> str:
     return RELATIVE.sub("", TIME.sub("", DATE.sub("", text)))
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def has_date(text: str) -> bool:
-    """Whether text states a date, a time or an age.
+    """Whether text states a date, a time or an age (cached: every pass of cleaning asks
+    again for the lines still standing).
 
     >>> has_date("Published 3 hours ago"), has_date("No date here")
     (True, False)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import string
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
@@ -120,6 +121,34 @@ def feature_names() -> tuple[str, ...]:
     return tuple(names)
 
 
+_ASCII_LETTERS = string.ascii_letters.encode()
+_ASCII_UPPER = string.ascii_uppercase.encode()
+_ASCII_DIGITS = string.digits.encode()
+
+
+def _character_classes(text: str) -> tuple[int, int, int]:
+    """How many characters of ``text`` are letters, upper case and digits (as
+    ``str.isalpha``, ``isupper`` and ``isdigit`` count them). ASCII lines, most of them,
+    are counted with byte deletions in C rather than a Python call per character.
+
+    >>> _character_classes("Ünïcode 2024 AB"), _character_classes("Plain 2024 AB")
+    ((9, 3, 4), (7, 3, 4))
+    """
+    if text.isascii():
+        data = text.encode("ascii")
+        n = len(data)
+        return (
+            n - len(data.translate(None, _ASCII_LETTERS)),
+            n - len(data.translate(None, _ASCII_UPPER)),
+            n - len(data.translate(None, _ASCII_DIGITS)),
+        )
+    return (
+        sum(map(str.isalpha, text)),
+        sum(map(str.isupper, text)),
+        sum(map(str.isdigit, text)),
+    )
+
+
 @lru_cache(maxsize=patterns.CACHE_SIZE)
 def _line_shape(text: str) -> tuple[float, ...]:
     """The shape of one line (``BASE_FEATURES``, with ``log_repeats`` 0: it depends on the
@@ -128,15 +157,13 @@ def _line_shape(text: str) -> tuple[float, ...]:
     n_chars = len(text)
     toks = _WORD.findall(text)
     n_words = len(toks)
-    letters = sum(map(str.isalpha, text))
-    upper = sum(map(str.isupper, text))
-    digits = sum(map(str.isdigit, text))
+    letters, upper, digits = _character_classes(text)
     spaces = text.count(" ")
     punct = n_chars - letters - digits - spaces
     end = last_char(text)
     first = text.lstrip("\"'‘“«(")[:1]
-    capitalised = sum(1 for w in toks if w[:1].isupper())
-    function = sum(1 for w in toks if w.lower() in fw)
+    capitalised = sum(map(str.isupper, [w[0] for w in toks]))
+    function = sum(map(fw.__contains__, map(str.lower, toks)))
     per_word = max(n_words, 1)
     return (
         math.log1p(n_chars),
