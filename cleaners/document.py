@@ -20,6 +20,7 @@ from cleaners.dates import parse_timestamp
 from cleaners.dedup import fingerprint_and_length
 from cleaners.encoding import Decoded, UndecodableError, decode_bytes, repair_text
 from cleaners.html import decode_html, extract_html
+from cleaners.language import detect_language, language_code
 from cleaners.neardup import signature
 from cleaners.segment import split_paragraphs
 
@@ -298,10 +299,11 @@ def process_html(
         sha256=sha256 or hashlib.sha256(raw).hexdigest(),
         encoding=decoded.encoding,
         fixes=repaired.fixes,
-        known={**page.metadata, **(sidecar or {})},
+        known={**{k: v for k, v in page.metadata.items() if k != "language"}, **(sidecar or {})},
         settings=replace(settings, disabled=settings.disabled | HTML_DISABLED),
         empty_message="no main text found in the page",
         timings=timings,
+        declared_language=page.metadata.get("language"),
     )
 
 
@@ -372,7 +374,12 @@ def _build(
     settings: CleanSettings,
     empty_message: str = "no text left after decoding and normalisation",
     timings: dict[str, float] | None = None,
+    declared_language: str | None = None,
 ) -> ProcessedDocument:
+    """Clean the paragraphs and assemble the record. The language is the one the source
+    states (sidecar or record), else the one detected in the cleaned text, else the one
+    the page declares (its ``lang``: templates often declare one language for every page,
+    so the text's evidence comes first)."""
     started = time.perf_counter()
     if not paragraphs:
         raise DocumentError("empty", empty_message)
@@ -391,12 +398,21 @@ def _build(
     ]
     text = "\n\n".join(p.text for p in kept)
     minhash = signature([p.text for p in kept])
-    _add(timings, "clean", started)  # segmenting, cleaning, fingerprints and signature
+    metadata = {**result.metadata, **known}
+    language = (
+        language_code(known.get("language"))
+        or detect_language(text)
+        or language_code(declared_language)
+    )
+    metadata.pop("language", None)
+    if language:
+        metadata["language"] = language
+    _add(timings, "clean", started)  # cleaning, language, fingerprints and signature
     return ProcessedDocument(
         doc_id=doc_id,
         source_path=source_path,
         source_sha256=sha256,
-        metadata={**result.metadata, **known},
+        metadata=metadata,
         encoding=encoding,
         encoding_fixes=fixes,
         text=text,

@@ -1,0 +1,77 @@
+"""Language detection: the labelled cases in tests/language/cases.json (210 paragraphs in
+seven languages written for this suite, texts too short to tell, mixed texts), and which
+source of a document's language wins."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cleaners.document import process_document, process_html
+from cleaners.language import detect_language
+
+HERE = Path(__file__).resolve().parent
+CASES = json.loads((HERE / "language" / "cases.json").read_text(encoding="utf-8"))["cases"]
+ROOT = HERE.parent
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["label"] for c in CASES])
+def test_language_case(case: dict) -> None:
+    assert detect_language(case["input"]) == case["expected"]
+
+
+def test_the_labelled_set_covers_six_languages_and_two_hundred_texts() -> None:
+    languages = {c["expected"] for c in CASES if c["expected"]}
+    assert len(languages) >= 6
+    assert sum(1 for c in CASES if c["expected"]) >= 200
+
+
+GERMAN = (
+    "Der Gemeinderat hat am Montag nach einer langen Debatte den neuen Haushalt "
+    "beschlossen, der vor allem mehr Geld für Schulen und Straßen vorsieht.\n\n"
+    "Die Opposition kritisierte, dass für den Nahverkehr kaum zusätzliche Mittel "
+    "eingeplant seien, und kündigte weitere Anträge an."
+)
+
+
+def test_a_text_without_sidecar_gets_its_detected_language() -> None:
+    doc = process_document(GERMAN.encode(), "rat.txt")
+    assert doc.metadata["language"] == "de"
+
+
+def test_the_german_sample_is_detected() -> None:
+    sample = ROOT / "raw" / "2026-11-20" / "radwege-de.txt"
+    assert process_document(sample.read_bytes(), sample.name).metadata["language"] == "de"
+
+
+def test_a_sidecar_language_wins_and_is_stored_as_its_primary_code() -> None:
+    doc = process_document(GERMAN.encode(), "rat.txt", sidecar={"language": "de-CH"})
+    assert doc.metadata["language"] == "de"
+    # The source's word is kept even when the text looks otherwise.
+    doc = process_document(GERMAN.encode(), "rat.txt", sidecar={"language": "en-GB"})
+    assert doc.metadata["language"] == "en"
+
+
+def test_too_little_text_has_no_language() -> None:
+    doc = process_document(b"Closed on Monday.", "note.txt")
+    assert "language" not in doc.metadata
+
+
+def _html(lang: str, body: str) -> bytes:
+    paras = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
+    return (
+        f'<html lang="{lang}"><head><title>Rat</title></head><body><article>'
+        f"<h1>Haushalt beschlossen</h1>{paras}</article></body></html>"
+    ).encode()
+
+
+def test_a_page_declaring_the_wrong_lang_gets_its_texts_language() -> None:
+    # Templates often declare one lang for every page of a site.
+    assert process_html(_html("en", GERMAN), "rat.html").metadata["language"] == "de"
+
+
+def test_a_page_whose_text_is_too_short_keeps_its_declared_lang() -> None:
+    doc = process_html(_html("fr-FR", "Ouvert demain."), "court.html")
+    assert doc.metadata["language"] == "fr"
