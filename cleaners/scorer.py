@@ -272,7 +272,7 @@ class TreeEnsemble:
     value: np.ndarray  # (trees, nodes) float
     is_leaf: np.ndarray  # (trees, nodes) bool
     baseline: float
-    depth: int
+    depth: int  # levels of nodes, the root's included
     names: tuple[str, ...]
     switch_cost: float  # log-odds paid for each switch between body and not-body
     threshold_logit: float  # log-odds above which a line is body
@@ -291,7 +291,7 @@ class TreeEnsemble:
         node = np.broadcast_to(roots, (n, len(roots))).copy()
         rows = (np.arange(n, dtype=np.int32) * x.shape[1])[:, None]
         flat_x = np.ascontiguousarray(x, dtype=np.float64).ravel()
-        for _ in range(self.depth):
+        for _ in range(self.depth - 1):  # one step per split on the longest path
             node = left[node] + (flat_x[rows + feature[node]] > threshold[node])
         return self.baseline + value[node].sum(axis=1, dtype=np.float64)
 
