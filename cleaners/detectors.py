@@ -270,6 +270,7 @@ def find_dateline(page: Page) -> Detection:
     """Paragraphs that are only a date or time with dateline words ("Updated 01:23,
     21-Nov-2024", "Published 3 hours ago"); lifts ``published_at`` / ``updated_at``."""
     filler = patterns.words("dateline")
+    byline = patterns.words("byline")  # "By Jane Doe, 3 May 2024": the name without "By"
     found: list[int] = []
     meta: dict[str, Any] = {}
     for i in page.live():
@@ -277,7 +278,8 @@ def find_dateline(page: Page) -> Detection:
         if page.word_counts[i] > DATELINE_MAX_WORDS or not dates.has_date(key):
             continue
         rest = filler.sub(" ", dates.strip_dates(key))
-        rest_words = words(rest)
+        by = byline.match(rest.strip())
+        rest_words = words(rest.strip()[by.end() :] if by else rest)
         name = " ".join(rest_words)
         if len(rest_words) > 1 and not _is_person_name(name):
             continue
@@ -341,21 +343,72 @@ def find_title(page: Page) -> Detection:
 
 
 def find_byline(page: Page) -> Detection:
-    """ "By Jane Doe", or a bare author name standing in the header; lifts ``author``."""
+    """The author line; lifts ``author``. In order of evidence:
+
+    1. a line equal to the author the source states;
+    2. a prefixed byline ("By Jane Doe", "Par Claire Dubois", "Von Katrin Schulz") among
+       the header's last lines or the body region's first ones (a standfirst long enough
+       to open the body region often stands above the byline);
+    3. a bare name in the header ("Jane Doe", "Jane Doe | Gazette") only where its place
+       says byline: right under the title, next to a date line, after a lone "By", or with
+       a site or role after it. A capitalised menu label ("Top Content", "Le Monde")
+       elsewhere is not a name.
+    """
     prefix = patterns.words("byline")
+    header = page.header()[-BYLINE_WINDOW:]
+    span = page.body_region()
+    opening = [i for i in page.live() if span and span[0] <= i <= span[1]][:BYLINE_WINDOW]
     known = _fold(str(page.known.get("author") or ""))
-    for i in page.header()[-BYLINE_WINDOW:]:
-        if known and known in _fold(page.keys[i]) and page.word_counts[i] <= BYLINE_MAX_WORDS:
-            return Detection([i])
+    if known:
+        for i in header + opening:
+            if known in _fold(page.keys[i]) and page.word_counts[i] <= BYLINE_MAX_WORDS:
+                return Detection([i])
+    for i in header + opening:
         key = page.keys[i]
         if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key):
             continue
         m = prefix.match(key)
-        name = key[m.end() :].strip(" :,-|") if m else key
-        name = re.split(r"\s*[|,]\s*(?=[A-Z]?[a-z])", name)[0]  # "Jane Doe, Reuters"
-        if _is_person_name(name):
-            return Detection([i], {"author": name})
+        if m and m.end() < len(key.rstrip(" :,-|")):
+            name, _ = _name_and_suffix(key[m.end() :])
+            if _is_person_name(name):
+                return Detection([i], {"author": name})
+    for i in header:
+        key = page.keys[i]
+        if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key) or prefix.match(key):
+            continue
+        name, suffixed = _name_and_suffix(key)
+        if not _is_person_name(name):
+            continue
+        lone_prefix = i > 0 and _is_lone_prefix(page.keys[i - 1], prefix)
+        if suffixed or lone_prefix or _byline_place(page, i):
+            return Detection([i - 1, i] if lone_prefix else [i], {"author": name})
     return Detection()
+
+
+def _name_and_suffix(text: str) -> tuple[str, bool]:
+    """The name at the start of a byline and whether a site, role or date followed it
+    ("Jane Doe, Reuters", "Jane Doe | Gazette", "Jane Doe – Updated ...")."""
+    text = text.strip(" :,-|")
+    name = re.split(r"\s*(?:[|,•·]|\s[–—-]\s)\s*", text, maxsplit=1)[0]
+    return name, name != text
+
+
+def _is_lone_prefix(key: str, prefix: re.Pattern[str]) -> bool:
+    """A line holding only a byline prefix ("By", "Von"), the name on the next line."""
+    m = prefix.match(key)
+    return bool(m) and not key[m.end() :].strip(" :,-|")
+
+
+def _byline_place(page: Page, i: int) -> bool:
+    """Whether line ``i`` sits where a bare-name byline does: right under the title, or
+    next to a short line holding a date."""
+    if i > 0 and page.removed.get(i - 1) == "title":
+        return True
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(page.paragraphs) and page.word_counts[j] <= DATELINE_MAX_WORDS:
+            if dates.has_date(page.keys[j]):
+                return True
+    return False
 
 
 def _is_person_name(text: str) -> bool:
