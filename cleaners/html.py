@@ -11,9 +11,11 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import trafilatura
+from htmldate import find_date
 
 from cleaners.dates import parse_timestamp
 from cleaners.encoding import Decoded, UndecodableError, decode_bytes
@@ -102,11 +104,23 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
             when = parse_timestamp(doc.date)
         except (ValueError, OverflowError):
             when = None
-        if when is not None:
+        if when is not None and not _year_only(html, when):
             meta["published_at"] = when
     language = doc.language if isinstance(doc.language, str) and doc.language else None
     meta.update({"language": language} if language else _page_language(html))
     return Extracted(doc.text or "", meta)
+
+
+def _year_only(html: str, when: datetime) -> bool:
+    """Whether a 1 January midnight date came from a bare year: htmldate's extensive
+    search turns "© 2026" or "2019" in a footer into 2026-01-01. A real date (the page's
+    metadata, a dated URL, a time element) is found by the precise search too; a date
+    that only the extensive search finds, on 1 January at midnight, is not evidence of a
+    publication day, and the field stays empty rather than invented."""
+    if (when.month, when.day, when.hour, when.minute, when.second) != (1, 1, 0, 0, 0):
+        return False
+    precise = find_date(html, **{**DATE_PARAMS, "extensive_search": False})
+    return not (isinstance(precise, str) and precise[:10] == when.date().isoformat())
 
 
 def _page_language(html: str) -> dict[str, Any]:

@@ -78,6 +78,28 @@ def test_html_sidecar_wins_over_page_metadata() -> None:
     assert meta["site"] == "Northport Gazette"  # the page still fills what the sidecar lacks
 
 
+LIBRARY = (
+    '<html lang="en"><head><title>Opening hours</title>{head}</head><body><article>'
+    "<h1>Opening hours</h1><p>The library is open from nine in the morning until eight in "
+    "the evening on weekdays, and until four on Saturdays.</p><p>On Sundays and public "
+    "holidays the reading room stays closed, but the return box at the entrance can be "
+    "used at any time.</p></article><footer><p>© 2026 Northport Library</p></footer>"
+    "</body></html>"
+)
+
+
+def test_html_page_without_a_date_gets_none_not_its_copyright_year() -> None:
+    # htmldate's extensive search reads "© 2026" as 2026-01-01: no evidence of a day.
+    doc = process_html(LIBRARY.format(head="").encode(), "hours.html")
+    assert doc.metadata.get("published_at") is None
+
+
+def test_html_page_published_on_new_years_day_keeps_its_date() -> None:
+    head = '<meta property="article:published_time" content="2026-01-01T00:00:00Z">'
+    doc = process_html(LIBRARY.format(head=head).encode(), "hours.html")
+    assert doc.metadata["published_at"].isoformat() == "2026-01-01T00:00:00+00:00"
+
+
 def test_html_declared_legacy_charset() -> None:
     body = [*BODY[:3], "Der Bürgermeister sagte: „Wir sind froh über die Straße.“ Das ist gut so."]
     doc = process_html(page(body, charset="windows-1252").encode("cp1252"), "de.html")
