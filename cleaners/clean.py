@@ -13,6 +13,7 @@ import numpy as np
 from cleaners import detectors, scorer
 from cleaners.dedup import MIN_WITHIN_DOC_CHARS, find_repeats
 from cleaners.page import Page
+from cleaners.title import pick_title
 
 Detector = Callable[[Page], detectors.Detection]
 
@@ -89,6 +90,8 @@ class CleanResult:
     # Position -> the line scorer's probability that the line is body, for every line it
     # decided on (those the rules kept).
     body_probability: dict[int, float] = field(default_factory=dict)
+    # Lifted field -> the position of the line it came from.
+    sources: dict[str, int] = field(default_factory=dict)
 
 
 # Passes at most: the first, and further ones over what is left. Almost every page is
@@ -131,7 +134,18 @@ def clean_document(
         if not again.removed:
             break
         _merge(result, again)
+    if not (known or {}).get("title"):
+        _choose_title(paragraphs, result)
     return result
+
+
+def _choose_title(paragraphs: list[str], result: CleanResult) -> None:
+    """Lift the headline now that the body is decided (``cleaners.title``); the title
+    rule's choice stays when no line is heading-shaped above the body."""
+    position = pick_title(paragraphs, {r.position: r.reason for r in result.removed})
+    if position is not None:
+        result.metadata["title"] = paragraphs[position]
+        result.sources["title"] = position
 
 
 def rule_reasons_and_region(
@@ -180,6 +194,7 @@ def _score_lines(page: Page, result: CleanResult) -> CleanResult:
         removed=removed,
         metadata=result.metadata,
         body_probability=dict(zip(open_lines, probability.tolist(), strict=True)),
+        sources=result.sources,
     )
 
 
@@ -207,6 +222,7 @@ def _rules_pass(
     """One pass of the registry and the repeat finder; the page holds every removal."""
     page = Page(paragraphs, known=dict(known or {}))
     metadata: dict[str, Any] = {}
+    sources: dict[str, int] = {}
     for reason, detector in REGISTRY.items():
         if reason in settings.disabled:
             continue
@@ -214,7 +230,10 @@ def _rules_pass(
         for i in found.indices:
             page.removed.setdefault(i, reason)
         for key, value in found.metadata.items():
-            metadata.setdefault(key, value)
+            if key not in metadata:
+                metadata[key] = value
+                if key in found.sources:
+                    sources[key] = found.sources[key]
     dup_of: dict[int, int] = {}
     if DUPLICATE not in settings.disabled:
         live = page.live()
@@ -222,7 +241,7 @@ def _rules_pass(
         for j, first in repeats.items():
             page.removed[live[j]] = DUPLICATE
             dup_of[live[j]] = live[first]
-    result = CleanResult(metadata=metadata)
+    result = CleanResult(metadata=metadata, sources=sources)
     for i, text in enumerate(page.paragraphs):
         if i in page.removed:
             result.removed.append(Removal(i, text, page.removed[i], dup_of.get(i)))

@@ -83,6 +83,8 @@ _NAME_PART = re.compile(
 class Detection:
     indices: list[int] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The line each lifted field came from (shown by ``thresher explain``).
+    sources: dict[str, int] = field(default_factory=dict)
 
 
 def find_cookie_banner(page: Page) -> Detection:
@@ -273,6 +275,7 @@ def find_dateline(page: Page) -> Detection:
     byline = patterns.words("byline")  # "By Jane Doe, 3 May 2024": the name without "By"
     found: list[int] = []
     meta: dict[str, Any] = {}
+    sources: dict[str, int] = {}
     for i in page.live():
         key = page.keys[i]
         if page.word_counts[i] > DATELINE_MAX_WORDS or not dates.has_date(key):
@@ -284,13 +287,17 @@ def find_dateline(page: Page) -> Detection:
         if len(rest_words) > 1 and not _is_person_name(name):
             continue
         found.append(i)
+        lifted = {}
         if len(rest_words) > 1:  # "November 20, 2019 Emiliano Bellini": date and byline
-            meta.setdefault("author", name)
+            lifted["author"] = name
         when = dates.parse_date(key)
         if when is not None:
-            field_name = "updated_at" if _UPDATED.search(key) else "published_at"
-            meta.setdefault(field_name, when)
-    return Detection(found, meta)
+            lifted["updated_at" if _UPDATED.search(key) else "published_at"] = when
+        for field_name, value in lifted.items():
+            if field_name not in meta:
+                meta[field_name] = value
+                sources[field_name] = i
+    return Detection(found, meta, sources)
 
 
 def find_sections(page: Page) -> Detection:
@@ -339,7 +346,7 @@ def find_title(page: Page) -> Detection:
     if not shaped:
         return Detection()
     best = max(shaped, key=lambda i: (page.word_counts[i], -i))
-    return Detection([best], {"title": page.paragraphs[best]})
+    return Detection([best], {"title": page.paragraphs[best]}, {"title": best})
 
 
 def find_byline(page: Page) -> Detection:
@@ -371,7 +378,7 @@ def find_byline(page: Page) -> Detection:
         if m and m.end() < len(key.rstrip(" :,-|")):
             name, _ = _name_and_suffix(key[m.end() :])
             if _is_person_name(name):
-                return Detection([i], {"author": name})
+                return Detection([i], {"author": name}, {"author": i})
     for i in header:
         key = page.keys[i]
         if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key) or prefix.match(key):
@@ -381,7 +388,8 @@ def find_byline(page: Page) -> Detection:
             continue
         lone_prefix = i > 0 and _is_lone_prefix(page.keys[i - 1], prefix)
         if suffixed or lone_prefix or _byline_place(page, i):
-            return Detection([i - 1, i] if lone_prefix else [i], {"author": name})
+            lines = [i - 1, i] if lone_prefix else [i]
+            return Detection(lines, {"author": name}, {"author": i})
     return Detection()
 
 

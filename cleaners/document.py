@@ -76,6 +76,9 @@ class ProcessedDocument:
     # did not decide: a rule's removal was final, or it is off); shown by
     # ``thresher explain``, not stored. float32: 4 bytes a line.
     body_probability: np.ndarray | None = None
+    # Lifted field -> the position of the line it came from (for ``thresher explain``);
+    # fields the source stated are not in it.
+    metadata_lines: dict[str, int] = field(default_factory=dict)
 
     def drop(self, dup_of: dict[int, str], reason: str = "duplicate") -> None:
         """Move kept paragraphs to ``removed`` ({position: doc_id that kept it}) and
@@ -422,6 +425,7 @@ def _build(
         removed=removed,
         minhash=minhash,
         body_probability=_probabilities(result.body_probability, len(paragraphs)),
+        metadata_lines={k: v for k, v in result.sources.items() if not known.get(k)},
     )
 
 

@@ -221,6 +221,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"{pos:>4}  {'' if p != p else f'{p:.2f}':>7}  {mark:<15} {shown}")
     meta = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in doc.metadata.items()}
     print(f"\nmetadata: {json.dumps(meta, ensure_ascii=False)}")
+    if doc.metadata_lines:
+        lines = ", ".join(f"{k} line {v}" for k, v in sorted(doc.metadata_lines.items()))
+        print(f"lifted from: {lines}")
     print(f"encoding: {doc.encoding}; fixes: {', '.join(doc.encoding_fixes) or 'none'}")
     print(f"kept {len(doc.paragraphs)} of {doc.paragraphs_before} paragraphs")
     return 0

@@ -44,6 +44,15 @@ def test_explain_marks_every_paragraph(tmp_path: Path) -> None:
     assert kept and all(0.0 <= float(line.split()[1]) <= 1.0 for line in kept)
     cookie = next(line for line in lines if "- cookie_banner" in line)
     assert cookie.split()[1] == "-"
+    # Every lifted field says which line it came from.
+    lifted = next(line for line in lines if line.startswith("lifted from:"))
+    by_field = dict(
+        part.split(" line ") for part in lifted.removeprefix("lifted from: ").split(", ")
+    )
+    author_line = next(line for line in lines if "- byline" in line)
+    assert by_field["author"] == author_line.split()[0]
+    title_line = next(line for line in lines if "- title" in line)
+    assert by_field["title"] == title_line.split()[0]
 
 
 def test_explain_reports_an_unreadable_file(tmp_path: Path) -> None:
