@@ -2,17 +2,24 @@
 too short or too mixed to tell.
 
 Detection is py3langid's (a maintained fork of langid.py by trafilatura's author: a naive
-Bayes model over byte n-grams for 97 languages, shipped inside its wheel, so nothing is
-downloaded at run time; about 1 ms for a 2.5 KB article). Its probabilities are normalised,
-which gives the refusal rule: a language is stated only with at least
+Bayes model over byte n-grams for about 140 languages, shipped inside its wheel, so
+nothing is downloaded at run time; about 1 ms for a 2.5 KB article). Its probabilities
+are normalised, which gives the refusal rule: a language is stated only with at least
 ``MIN_CONFIDENCE`` and ``MIN_WORDS`` words of text behind it.
 """
 
 from __future__ import annotations
 
+import io
+import logging
+import lzma
 import re
 from functools import cache
 from typing import Any
+
+import numpy as np
+
+LOG = logging.getLogger(__name__)
 
 # Fewer words than this is a label, a button or a headline: no language is guessed.
 MIN_WORDS = 5
@@ -25,12 +32,32 @@ _CODE = re.compile(r"^[a-z]{2}$")
 
 
 @cache
-def _identifier() -> Any:
-    """py3langid's identifier with normalised probabilities (its model is read once per
-    process, about 1 s)."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+def _identifier() -> Any | None:
+    """py3langid's identifier with normalised probabilities, read once per process (about
+    1 s; about 70 MB resident), or None when its model cannot be read (logged once: the
+    documents go on without a detected language).
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    Read in memory rather than with ``LanguageIdentifier.from_model_file``, which
+    unpacks the 68 MB model into a temporary file: on a full disk (or under a file-size
+    limit) that failed, and with it every document."""
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+    from py3langid.modelio import _to_array
+
+    try:
+        raw = lzma.decompress((MODEL_DIR / MODEL_FILE).read_bytes())
+        with np.load(io.BytesIO(raw), allow_pickle=False) as model:
+            return LanguageIdentifier(
+                model["ptc"],
+                model["pc"],
+                model["classes"].tolist(),
+                _to_array(model["nextmove"]),
+                model["out_feat"].tolist(),
+                norm_probs=True,
+                tk_row=_to_array(model["nextmove_row"]),
+            )
+    except (OSError, MemoryError, ValueError, KeyError, lzma.LZMAError) as exc:
+        LOG.warning("language detection is off: py3langid's model could not be read: %s", exc)
+        return None
 
 
 def detect_language(text: str) -> str | None:
@@ -45,7 +72,10 @@ def detect_language(text: str) -> str | None:
     sample = text[:MAX_CHARS]
     if len(_WORD.findall(sample)) < MIN_WORDS:
         return None
-    code, confidence = _identifier().classify(sample)
+    identifier = _identifier()
+    if identifier is None:
+        return None
+    code, confidence = identifier.classify(sample)
     if confidence < MIN_CONFIDENCE or not _CODE.match(code):
         return None  # not sure, or not a language with a two-letter code
     return str(code)

@@ -75,3 +75,20 @@ def test_a_page_declaring_the_wrong_lang_gets_its_texts_language() -> None:
 def test_a_page_whose_text_is_too_short_keeps_its_declared_lang() -> None:
     doc = process_html(_html("fr-FR", "Ouvert demain."), "court.html")
     assert doc.metadata["language"] == "fr"
+
+
+def test_a_model_that_cannot_be_read_costs_the_language_not_the_document(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import py3langid.langid
+
+    from cleaners import language
+
+    monkeypatch.setattr(py3langid.langid, "MODEL_FILE", "data/no-such-model.npz.xz")
+    language._identifier.cache_clear()
+    try:
+        doc = process_document(GERMAN.encode(), "rat.txt")
+        assert "language" not in doc.metadata and doc.text
+        assert "language detection is off" in caplog.text
+    finally:
+        language._identifier.cache_clear()  # the real model again for the other tests
