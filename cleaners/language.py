@@ -13,8 +13,12 @@ from __future__ import annotations
 import io
 import logging
 import lzma
+import os
 import re
+import shutil
+import tempfile
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,33 +35,79 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 _CODE = re.compile(r"^[a-z]{2}$")
 
 
+# Where the unpacked model is kept between processes (see ``_model_arrays``).
+CACHE_ENV = "THRESHER_CACHE_DIR"
+_ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
+
+
 @cache
 def _identifier() -> Any | None:
-    """py3langid's identifier with normalised probabilities, read once per process (about
-    1 s; about 70 MB resident), or None when its model cannot be read (logged once: the
-    documents go on without a detected language).
-
-    Read in memory rather than with ``LanguageIdentifier.from_model_file``, which
-    unpacks the 68 MB model into a temporary file: on a full disk (or under a file-size
-    limit) that failed, and with it every document."""
-    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+    """py3langid's identifier with normalised probabilities, made once per process, or
+    None when its model cannot be read (logged once: the documents go on without a
+    detected language)."""
+    from py3langid.langid import LanguageIdentifier
     from py3langid.modelio import _to_array
 
     try:
-        raw = lzma.decompress((MODEL_DIR / MODEL_FILE).read_bytes())
-        with np.load(io.BytesIO(raw), allow_pickle=False) as model:
-            return LanguageIdentifier(
-                model["ptc"],
-                model["pc"],
-                model["classes"].tolist(),
-                _to_array(model["nextmove"]),
-                model["out_feat"].tolist(),
-                norm_probs=True,
-                tk_row=_to_array(model["nextmove_row"]),
-            )
+        model = _model_arrays()
+        return LanguageIdentifier(
+            model["ptc"],
+            model["pc"],
+            model["classes"].tolist(),
+            _to_array(model["nextmove"]),
+            model["out_feat"].tolist(),
+            norm_probs=True,
+            tk_row=_to_array(model["nextmove_row"]),
+        )
     except (OSError, MemoryError, ValueError, KeyError, lzma.LZMAError) as exc:
         LOG.warning("language detection is off: py3langid's model could not be read: %s", exc)
         return None
+
+
+def _model_arrays() -> dict[str, np.ndarray]:
+    """The model's arrays. The wheel holds them xz-compressed (about 1 s to unpack, and
+    py3langid's own loader unpacks through a 68 MB temporary file, which fails on a full
+    disk): they are unpacked in memory once and kept as plain ``.npy`` files in the cache
+    folder (``$THRESHER_CACHE_DIR``, else ``$XDG_CACHE_HOME/thresher`` or
+    ``~/.cache/thresher``), which every later process maps in a few milliseconds and
+    shares. Without a writable cache folder each process unpacks its own copy."""
+    import py3langid
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    folder = _cache_root() / f"py3langid-{py3langid.__version__}"
+    try:
+        return {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+    except (OSError, ValueError):
+        pass  # not cached yet (or unreadable): unpack
+    raw = lzma.decompress((MODEL_DIR / MODEL_FILE).read_bytes())
+    with np.load(io.BytesIO(raw), allow_pickle=False) as packed:
+        arrays = {name: packed[name] for name in _ARRAYS}
+    _store(folder, arrays)
+    return arrays
+
+
+def _cache_root() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "thresher"
+
+
+def _store(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write the arrays to ``folder`` all at once: into a fresh sibling folder, then one
+    rename, so a reader sees every file or none. Another process that got there first
+    wins; a cache that cannot be written is skipped."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        for name, array in arrays.items():
+            np.save(staging / f"{name}.npy", array, allow_pickle=False)
+        try:
+            staging.rename(folder)
+        except OSError:  # another process stored it meanwhile
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError as exc:
+        LOG.info("language model not cached (%s): unpacked in each process", exc)
 
 
 def detect_language(text: str) -> str | None:

@@ -78,12 +78,13 @@ def test_a_page_whose_text_is_too_short_keeps_its_declared_lang() -> None:
 
 
 def test_a_model_that_cannot_be_read_costs_the_language_not_the_document(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     import py3langid.langid
 
     from cleaners import language
 
+    monkeypatch.setenv(language.CACHE_ENV, str(tmp_path / "empty-cache"))
     monkeypatch.setattr(py3langid.langid, "MODEL_FILE", "data/no-such-model.npz.xz")
     language._identifier.cache_clear()
     try:
@@ -92,3 +93,27 @@ def test_a_model_that_cannot_be_read_costs_the_language_not_the_document(
         assert "language detection is off" in caplog.text
     finally:
         language._identifier.cache_clear()  # the real model again for the other tests
+
+
+def test_the_unpacked_model_is_cached_whole_and_reused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import py3langid.langid
+
+    from cleaners import language
+
+    monkeypatch.setenv(language.CACHE_ENV, str(tmp_path))
+    language._identifier.cache_clear()
+    try:
+        assert detect_language(GERMAN) == "de"
+        (folder,) = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            f"{name}.npy" for name in language._ARRAYS
+        )
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging
+        # A later process maps the cache: the packed model is no longer read.
+        monkeypatch.setattr(py3langid.langid, "MODEL_FILE", "data/no-such-model.npz.xz")
+        language._identifier.cache_clear()
+        assert detect_language(GERMAN) == "de"
+    finally:
+        language._identifier.cache_clear()
