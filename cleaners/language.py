@@ -30,7 +30,7 @@ MIN_WORDS = 5
 # The normalised probability a language needs (more than half the mass) to be stated.
 MIN_CONFIDENCE = 0.5
 # The first characters are enough to tell a language; the rest costs time only.
-MAX_CHARS = 5_000
+MAX_CHARS = 2_000
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _CODE = re.compile(r"^[a-z]{2}$")
 

@@ -10,7 +10,6 @@ words the article is about. ``pick_title`` scores every candidate on that eviden
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from cleaners import patterns
@@ -25,6 +24,8 @@ META_BELOW = 4
 META_MAX_WORDS = 12
 # Words this short say little about what a text is about ("the", "and", "of").
 TOPIC_MIN_CHARS = 4
+# The body's first paragraphs say what it is about (the rest adds time, not evidence).
+TOPIC_PARAGRAPHS = 12
 # Evidence weights (set on wcxb-dev's article pages; benchmarks/metadata_bench.py):
 # share of the line's words that the body uses, a byline or date just under it, the title
 # rule chose it, its heading shape; and a cost for every other heading between it and
@@ -67,13 +68,8 @@ def pick_title(paragraphs: Sequence[str], reasons: Mapping[int, str]) -> int | N
     counts = [len(words(p)) for p in paragraphs]
     body = [i not in reasons and is_body_like(p) for i, p in enumerate(paragraphs)]
     start = next((i for i in range(n) if body[i]), n)
-    topic = Counter(
-        w.lower()
-        for i in range(n)
-        if body[i]
-        for w in words(paragraphs[i])
-        if len(w) >= TOPIC_MIN_CHARS
-    )
+    lead = [i for i in range(n) if body[i]][:TOPIC_PARAGRAPHS]
+    topic = {w.lower() for i in lead for w in words(paragraphs[i]) if len(w) >= TOPIC_MIN_CHARS}
     by = patterns.words("byline")
     meta_line = [
         counts[i] <= META_MAX_WORDS
