@@ -136,7 +136,20 @@ def clean_document(
         _merge(result, again)
     if not (known or {}).get("title"):
         _choose_title(paragraphs, result)
+    _date_the_undated(result)
     return result
+
+
+def _date_the_undated(result: CleanResult) -> None:
+    """A page that states only when it was updated ("Updated August 14, 2025") gets that
+    day as ``published_at`` too, as htmldate does on the HTML path (its original date
+    falls back to the latest one it finds): the best evidence of the page's date there
+    is. ``updated_at`` keeps it as well."""
+    meta = result.metadata
+    if meta.get("published_at") is None and meta.get("updated_at") is not None:
+        meta["published_at"] = meta["updated_at"]
+        if "updated_at" in result.sources:
+            result.sources["published_at"] = result.sources["updated_at"]
 
 
 def _choose_title(paragraphs: list[str], result: CleanResult) -> None:
