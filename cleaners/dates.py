@@ -7,7 +7,7 @@ languages; turning it into a datetime is python-dateutil's job. Naive times are 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from dateutil import parser as date_parser
@@ -102,6 +102,59 @@ def parse_date(text: str) -> datetime | None:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+# "3 hours ago" and its kin: a count, a unit, and the word that makes it past.
+_AGO_UNITS: dict[str, timedelta] = {
+    word: step
+    for words, step in (
+        ("second seconds sec secs sekunden secondes segundos secondi", timedelta(seconds=1)),
+        ("minute minutes min mins minuten minutos minuti", timedelta(minutes=1)),
+        (
+            "hour hours hr hrs h stunde stunden heure heures hora horas ora ore uur",
+            timedelta(hours=1),
+        ),
+        ("day days tag tagen jour jours día días giorno giorni dag dagen", timedelta(days=1)),
+        (
+            "week weeks woche wochen semaine semaines semana semanas settimana settimane weken",
+            timedelta(weeks=1),
+        ),
+    )
+    for word in words.split()
+}
+_AGO = re.compile(
+    r"(?:\b(?:vor|il y a|hace|há)\s+)?\b(\d{1,3})\s*("
+    + "|".join(sorted(map(re.escape, _AGO_UNITS), key=len, reverse=True))
+    + r")\.?\b(?:\s+(?:ago|fa|geleden|atrás))?",
+    re.IGNORECASE,
+)
+_PAST_WORD = re.compile(r"\b(?:ago|vor|il y a|hace|há|fa|geleden|atrás)\b", re.IGNORECASE)
+
+
+def parse_relative(text: str, now: datetime) -> datetime | None:
+    """The time a relative dateline ("Published 3 hours ago", "vor 2 Tagen", "il y a 5
+    minutes") states, counted back from ``now`` (the page's ``fetched_at``): to the minute
+    for seconds to hours, to the day for days and weeks. None without a count, a unit and
+    a word that makes it past; months and years are too vague to give a day.
+
+    >>> now = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
+    >>> parse_relative("Published 3 hours ago", now)
+    datetime.datetime(2026, 11, 20, 7, 30, tzinfo=datetime.timezone.utc)
+    >>> parse_relative("Aktualisiert vor 2 Tagen", now)
+    datetime.datetime(2026, 11, 18, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_relative("3 hours of talks", now) is None
+    True
+    """
+    if not _PAST_WORD.search(text):
+        return None
+    match = _AGO.search(text)
+    if not match:
+        return None
+    step = _AGO_UNITS[match.group(2).lower()]
+    when = now.astimezone(UTC) - int(match.group(1)) * step
+    if step >= timedelta(days=1):
+        when = when.replace(hour=0, minute=0, second=0, microsecond=0)
+    return when.replace(second=0, microsecond=0)
 
 
 def parse_timestamp(value: object) -> datetime | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -273,6 +274,7 @@ def find_dateline(page: Page) -> Detection:
     21-Nov-2024", "Published 3 hours ago"); lifts ``published_at`` / ``updated_at``."""
     filler = patterns.words("dateline")
     byline = patterns.words("byline")  # "By Jane Doe, 3 May 2024": the name without "By"
+    fetched = page.known.get("fetched_at")
     found: list[int] = []
     meta: dict[str, Any] = {}
     sources: dict[str, int] = {}
@@ -291,6 +293,8 @@ def find_dateline(page: Page) -> Detection:
         if len(rest_words) > 1:  # "November 20, 2019 Emiliano Bellini": date and byline
             lifted["author"] = name
         when = dates.parse_date(key)
+        if when is None and isinstance(fetched, datetime):  # "3 hours ago": from the fetch
+            when = dates.parse_relative(key, fetched)
         if when is not None:
             lifted["updated_at" if _UPDATED.search(key) else "published_at"] = when
         for field_name, value in lifted.items():
