@@ -110,7 +110,9 @@ def clean_document(
     again over what is left until nothing more goes (at most ``MAX_PASSES``). Junk that
     other junk shielded (a stray line that sat between the body and a repeated paragraph)
     is caught, and cleaning the cleaned text changes nothing. Metadata comes from the
-    first pass, which saw the whole page.
+    first pass, which saw the whole page; then the title is chosen against the decided
+    body (``cleaners.title``), and a page dated only by its update gets that day as
+    ``published_at``.
 
     >>> r = clean_document(["I agree", "We use cookies to improve your experience.",
     ...                     "The council approved the budget on Monday after a long debate.",
