@@ -74,15 +74,20 @@ def _model_arrays() -> dict[str, np.ndarray]:
     import py3langid
     from py3langid.langid import MODEL_DIR, MODEL_FILE
 
-    folder = _cache_root() / f"py3langid-{py3langid.__version__}"
     try:
-        return {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
-    except (OSError, ValueError):
-        pass  # not cached yet (or unreadable): unpack
+        folder = _cache_root() / f"py3langid-{py3langid.__version__}"
+    except RuntimeError:  # no home folder to put a cache in
+        folder = None
+    if folder is not None:
+        try:
+            return {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+        except (OSError, ValueError):
+            pass  # not cached yet (or unreadable): unpack
     raw = lzma.decompress((MODEL_DIR / MODEL_FILE).read_bytes())
     with np.load(io.BytesIO(raw), allow_pickle=False) as packed:
         arrays = {name: packed[name] for name in _ARRAYS}
-    _store(folder, arrays)
+    if folder is not None:
+        _store(folder, arrays)
     return arrays
 
 
@@ -100,14 +105,17 @@ def _store(folder: Path, arrays: dict[str, np.ndarray]) -> None:
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-        for name, array in arrays.items():
-            np.save(staging / f"{name}.npy", array, allow_pickle=False)
-        try:
-            staging.rename(folder)
-        except OSError:  # another process stored it meanwhile
-            shutil.rmtree(staging, ignore_errors=True)
     except OSError as exc:
         LOG.info("language model not cached (%s): unpacked in each process", exc)
+        return
+    try:
+        for name, array in arrays.items():
+            np.save(staging / f"{name}.npy", array, allow_pickle=False)
+        staging.rename(folder)  # fails if another process stored it meanwhile: it wins
+    except OSError as exc:
+        LOG.info("language model not cached (%s): unpacked in each process", exc)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone after the rename; a failed write
 
 
 def detect_language(text: str) -> str | None:

@@ -117,3 +117,21 @@ def test_the_unpacked_model_is_cached_whole_and_reused(
         assert detect_language(GERMAN) == "de"
     finally:
         language._identifier.cache_clear()
+
+
+def test_a_cache_that_cannot_be_written_leaves_nothing_behind(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from cleaners import language
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setenv(language.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(language.np, "save", full_disk)
+    language._identifier.cache_clear()
+    try:
+        assert detect_language(GERMAN) == "de"  # unpacked in memory all the same
+        assert list(tmp_path.iterdir()) == []  # no staging folder, no partial cache
+    finally:
+        language._identifier.cache_clear()
