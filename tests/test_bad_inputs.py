@@ -80,7 +80,7 @@ CASES = [
         _write("noise.txt", random.Random(7).randbytes(4096)),
         "noise.txt",
         "undecodable",
-        "",
+        "binary",
     ),
     ("a single 200 MB line", _big_line, "bigline.txt", "too_large", "over the limit"),
     ("malformed sidecar", _with_sidecar("a.txt", "{not json"), "a.txt", "bad_sidecar", "JSON"),
