@@ -131,9 +131,12 @@ def test_kill_at_random_moments_then_rerun(corpora, env, reference, tmp_path: Pa
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.3, 1.0) * duration)
+        # Well inside the run (a rerun takes about as long as the timed one), so the kill
+        # lands; a run that ended first would test nothing.
+        time.sleep(rng.uniform(0.15, 0.7) * duration)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
+        assert proc.returncode == -signal.SIGKILL, "the run ended before the kill landed"
         _assert_readable(curated)
     assert _ingest(raw_b, curated, DAY2, env) == 0
     got = _contents(curated)
