@@ -71,8 +71,8 @@ def normalise_for_hash(text: str, fold_digits: bool = True) -> str:
 def hash64(normalised: str) -> int:
     """Signed 64-bit BLAKE2b of a string (stable across processes and machines).
 
-    >>> hash64("abc") == hash64("abc"), -2**63 <= hash64("abc") < 2**63
-    (True, True)
+    >>> hash64("abc")  # the same value in every process, on every machine, every release
+    -2829645022057097895
     """
     digest = hashlib.blake2b(normalised.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)

@@ -159,8 +159,8 @@ def check_size(size: int, settings: CleanSettings) -> None:
 def make_doc_id(source_path: str) -> str:
     """Stable id of a source: the same relative path gives the same id.
 
-    >>> make_doc_id("2024/a.txt") == make_doc_id("2024/a.txt"), len(make_doc_id("x"))
-    (True, 16)
+    >>> make_doc_id("2024/a.txt")  # the same in every process and every release
+    '64835c38f14a55f2'
     """
     return hashlib.sha256(f"thresher:{source_path}".encode()).hexdigest()[:16]
 
