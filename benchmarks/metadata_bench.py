@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cleaners.document import DocumentError, process_document, process_html  # noqa: E402
+from cleaners.html import decode_html  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 FIELDS = ("title", "author", "date")
@@ -124,7 +125,8 @@ def html_path(html: bytes, name: str) -> dict[str, Any]:
 def trafilatura_reference(html: bytes) -> dict[str, Any]:
     from trafilatura import extract_metadata
 
-    doc = extract_metadata(html.decode("utf-8", "replace"))
+    # Decoded as thresher's HTML path decodes it (declared charset, else detection).
+    doc = extract_metadata(decode_html(html).text)
     if doc is None:
         return {}
     return {"title": doc.title, "author": doc.author, "date": doc.date}

@@ -122,10 +122,11 @@ _AGO_UNITS: dict[str, timedelta] = {
     )
     for word in words.split()
 }
+# A count and a unit; the word that makes it past is tested apart (``_PAST_WORD``).
 _AGO = re.compile(
-    r"(?:\b(?:vor|il y a|hace|há)\s+)?\b(\d{1,3})\s*("
+    r"\b(\d{1,3})\s*("
     + "|".join(sorted(map(re.escape, _AGO_UNITS), key=len, reverse=True))
-    + r")\.?\b(?:\s+(?:ago|fa|geleden|atrás))?",
+    + r")\b",
     re.IGNORECASE,
 )
 _PAST_WORD = re.compile(r"\b(?:ago|vor|il y a|hace|há|fa|geleden|atrás)\b", re.IGNORECASE)
