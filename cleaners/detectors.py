@@ -282,14 +282,14 @@ def find_dateline(page: Page) -> Detection:
         key = page.keys[i]
         if page.word_counts[i] > DATELINE_MAX_WORDS or not dates.has_date(key):
             continue
-        rest = filler.sub(" ", dates.strip_dates(key))
-        by = byline.match(rest.strip())
-        rest_words = words(rest.strip()[by.end() :] if by else rest)
+        rest = filler.sub(" ", dates.strip_dates(key)).strip()
+        by = byline.match(rest)
+        rest_words = words(rest[by.end() :] if by else rest)
         name = " ".join(rest_words)
         if len(rest_words) > 1 and not _is_person_name(name):
             continue
         found.append(i)
-        lifted = {}
+        lifted: dict[str, Any] = {}
         if len(rest_words) > 1:  # "November 20, 2019 Emiliano Bellini": date and byline
             lifted["author"] = name
         when = dates.parse_date(key)
