@@ -20,7 +20,7 @@ from cleaners.clean import CleanSettings
 
 # Only settings here: `thresher ingest` is a supervisor that starts the run as a child
 # process, and should start fast (flows.sources would import trafilatura).
-from flows.settings import DEFAULT_LOCK_TIMEOUT, SETTINGS, Setting
+from flows.settings import DEFAULT_LOCK_TIMEOUT, SETTING, SETTINGS, Setting
 
 if TYPE_CHECKING:
     from cleaners.document import ProcessedDocument
@@ -41,6 +41,7 @@ EXIT_USAGE = 2  # a wrong argument or setting; nothing was touched
 EXIT_LOCKED = 3  # another run holds the curated folder
 EXIT_CURATED = 4  # the curated folder cannot be used as it is (the message says why)
 EXIT_WRITE = 5  # the system refused a write (read-only, disk full, no permission)
+EXIT_STORAGE = 6  # an object store refused the run (credentials, bucket) or did not answer
 
 
 def _print_summary(summary: dict) -> None:
@@ -95,9 +96,10 @@ def _check_ingest_args(args: argparse.Namespace) -> str | None:
         check_settings(**_flow_parameters(args))
     except SettingsError as exc:
         return str(exc)
-    if not args.raw_dir.is_dir():
+    if isinstance(args.raw_dir, Path) and not args.raw_dir.is_dir():
         return f"RAW_DIR {args.raw_dir} is not a folder"
-    if args.curated_dir.exists() and not args.curated_dir.is_dir():
+    curated = args.curated_dir
+    if isinstance(curated, Path) and curated.exists() and not curated.is_dir():
         return f"CURATED_DIR {args.curated_dir} exists and is not a folder"
     return None
 
@@ -117,18 +119,35 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         supervise.become_supervised()
     from flows import progress
     from flows.ingest import ingest
-    from flows.store import CuratedError, CuratedLocked
+    from flows.objstore import access_problem
 
     try:
         with progress.shown(quiet=args.quiet):
             summary = _run_ingest(ingest, args)
-    except CuratedLocked as exc:
+    except Exception as exc:
+        return _stopped(exc, access_problem(exc))
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def _stopped(exc: Exception, access: str | None) -> int:
+    """The one line and the exit code of a run that stopped on ``exc`` (raised again if
+    it is not one the README lists)."""
+    from flows.store import CuratedError, CuratedLocked
+
+    if access:
+        print(f"thresher: {access}. Nothing was written.", file=sys.stderr)
+        return EXIT_STORAGE
+    if isinstance(exc, CuratedError):
         print(f"thresher: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    except CuratedError as exc:
+        return EXIT_LOCKED if isinstance(exc, CuratedLocked) else EXIT_CURATED
+    if isinstance(exc, FileNotFoundError) and str(exc).startswith("raw folder not found"):
         print(f"thresher: {exc}", file=sys.stderr)
-        return EXIT_CURATED
-    except OSError as exc:
+        return EXIT_USAGE
+    if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         print(
             f"thresher: {exc.strerror or exc}{where}. The run stopped; nothing half-written "
@@ -136,11 +155,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_WRITE
-    if args.json:
-        print(json.dumps(summary, indent=2, default=str))
-    else:
-        _print_summary(summary)
-    return 0
+    raise exc
 
 
 def _run_ingest(ingest: Callable[..., dict], args: argparse.Namespace) -> dict:
@@ -232,18 +247,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from flows import stats, store
 
-    if not args.curated_dir.is_dir():
+    if isinstance(args.curated_dir, Path) and not args.curated_dir.is_dir():
         print(f"thresher: CURATED_DIR {args.curated_dir} is not a folder", file=sys.stderr)
         return EXIT_USAGE
     try:
-        figures = stats.collect(args.curated_dir, args.date)
+        curated = store.open_curated(args.curated_dir, args.storage_options)
+        figures = stats.collect(curated, args.date)
     except LookupError as exc:
         print(f"thresher: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except store.CuratedError as exc:
         print(f"thresher: {exc}", file=sys.stderr)
         return EXIT_CURATED
-    pending = store.pending_commit(args.curated_dir)
+    pending = curated.pending_commit()
     if pending:
         print(
             f"thresher: the commit of {pending} is unfinished (a killed run); the next ingest "
@@ -257,6 +273,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from flows import store
 
+    if not isinstance(args.curated_dir, Path):
+        print(
+            "thresher: migrate rewrites local folders only; copy the partitions to a local "
+            "folder, migrate it, and copy them back (see the README's Object storage)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if not args.curated_dir.is_dir():
         print(f"thresher: CURATED_DIR {args.curated_dir} is not a folder", file=sys.stderr)
         return EXIT_USAGE
@@ -285,8 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"thresher {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     ing = sub.add_parser("ingest", help="ingest RAW_DIR into the curated Parquet dataset")
-    ing.add_argument("raw_dir", type=local_path, help="folder of raw files")
-    ing.add_argument("curated_dir", type=local_path, help="folder of the curated tables")
+    ing.add_argument(
+        "raw_dir", type=location, help="folder of raw files: a path, or a URL (s3://lake/raw)"
+    )
+    ing.add_argument(
+        "curated_dir", type=location, help="folder of the curated tables: a path, or a URL"
+    )
     add_settings(ing, SETTINGS)
     shown = ing.add_mutually_exclusive_group()
     shown.add_argument(
@@ -303,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate",
         help="rewrite partitions written by an older schema to the declared schemas",
     )
-    mig.add_argument("curated_dir", type=local_path)
+    mig.add_argument("curated_dir", type=location)
     mig.add_argument(
         "--lock-timeout",
         type=float,
@@ -326,7 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="documents, paragraphs and characters per date, removals by reason, top sites, "
         "errors, near-duplicate clusters, encodings and languages of CURATED_DIR",
     )
-    sta.add_argument("curated_dir", type=local_path)
+    sta.add_argument("curated_dir", type=location)
+    add_settings(sta, [SETTING["storage_options"]])
     sta.add_argument("--date", help="one ingest date YYYY-MM-DD (default: every date)")
     sta.add_argument("--json", action="store_true", help="print the figures as JSON")
     sta.set_defaults(func=cmd_stats)
@@ -342,6 +370,8 @@ def add_settings(parser: argparse.ArgumentParser, settings: Iterable[Setting]) -
             kw["action"] = "store_true"
         elif setting.kind is list:
             kw.update(action="append", metavar=setting.metavar)
+        elif setting.kind is dict:
+            kw.update(type=json_object, default=setting.default, metavar=setting.metavar)
         else:
             metavar = setting.metavar or ("X" if setting.kind is float else "N")
             kw.update(type=setting.kind, default=setting.default, metavar=metavar)
@@ -355,14 +385,28 @@ def _default_shown(value: Any) -> str:
     return f" (default {value:g})" if isinstance(value, float) else f" (default {value})"
 
 
-def local_path(value: str) -> Path:
-    """A folder argument: a local path (object storage URLs are refused, not mangled into
-    a local folder named ``s3:``)."""
-    if "://" in value:
-        raise argparse.ArgumentTypeError(
-            f"{value}: URLs (s3://, gs://, ...) are not supported yet; give a local folder"
-        )
-    return Path(value)
+def location(value: str) -> Path | str:
+    """A folder argument: a local path (``file://`` URLs too), or an fsspec URL kept as
+    it is (``s3://lake/raw``; never mangled into a local folder named ``s3:``).
+
+    >>> location("file:///data/raw"), location("s3://lake/raw")
+    (PosixPath('/data/raw'), 's3://lake/raw')
+    """
+    scheme, sep, _ = value.partition("://")
+    if sep and scheme.lower() != "file":
+        return value
+    return Path(value[len("file://") :] if sep else value)
+
+
+def json_object(value: str) -> dict[str, Any]:
+    """An option given as a JSON object."""
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc.msg} at {exc.pos}") from None
+    if not isinstance(parsed, dict):
+        raise argparse.ArgumentTypeError('must be a JSON object, such as {"key": "value"}')
+    return parsed
 
 
 def _version() -> str:

@@ -20,14 +20,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow.compute as pc
 
 from cleaners.dedup import MIN_CROSS_DOC_CHARS
 from cleaners.neardup import NUM_PERM
-from flows.store import read_columns
-from schemas.tables import PARTITION_KEY
+from flows.store import open_curated
+
+if TYPE_CHECKING:
+    from flows.store import Curated
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,28 +85,15 @@ class History:
         return int(self.fingerprints.nbytes + self.owners.nbytes + strings)
 
 
-def _partitions(curated_dir: Path, table: str, exclude_date: str | None) -> list[tuple[str, Path]]:
-    root = Path(curated_dir) / table
-    if not root.is_dir():
-        return []
-    out = []
-    for part in sorted(root.glob(f"{PARTITION_KEY}=*")):
-        day = part.name.split("=", 1)[1]
-        if day == exclude_date or not part.is_dir():
-            continue
-        out.extend((day, f) for f in sorted(part.glob("*.parquet")))
-    return out
-
-
 def _load_fingerprints(
-    curated_dir: Path, exclude_date: str | None, min_chars: int
+    curated: Curated, exclude_date: str | None, min_chars: int
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     fps: list[np.ndarray] = []
     owners: list[np.ndarray] = []
     doc_ids: list[str] = []
     index: dict[str, int] = {}
-    for _, path in _partitions(curated_dir, "paragraphs", exclude_date):
-        table = read_columns(path, "paragraphs", ["doc_id", "fingerprint", "norm_chars"])
+    for _, path in curated.partitions("paragraphs", exclude_date):
+        table = curated.read_columns(path, "paragraphs", ["doc_id", "fingerprint", "norm_chars"])
         table = table.filter(pc.greater_equal(table["norm_chars"], min_chars))
         if table.num_rows == 0:
             continue
@@ -127,18 +117,20 @@ def _load_fingerprints(
 
 
 def load_history(
-    curated_dir: Path, exclude_date: str | None, min_chars: int = MIN_CROSS_DOC_CHARS
+    curated_dir: Path | Curated, exclude_date: str | None, min_chars: int = MIN_CROSS_DOC_CHARS
 ) -> History:
-    """Everything dedup needs from the partitions of every date but ``exclude_date``."""
-    fps, owners, doc_ids = _load_fingerprints(curated_dir, exclude_date, min_chars)
+    """Everything dedup needs from the partitions of every date but ``exclude_date``
+    (``curated_dir``: a local folder, or a curated folder opened by ``open_curated``)."""
+    curated = open_curated(curated_dir)
+    fps, owners, doc_ids = _load_fingerprints(curated, exclude_date, min_chars)
     sources: dict[str, SeenSource] = {}
     signatures: list[np.ndarray] = []
     signature_docs: list[tuple[str, str | None]] = []
     days: set[str] = set()
-    for day, path in _partitions(curated_dir, "documents", exclude_date):
+    for day, path in curated.partitions("documents", exclude_date):
         days.add(day)
         cols = ["doc_id", "source_path", "source_sha256", "near_dup_cluster", "minhash"]
-        table = read_columns(path, "documents", cols).sort_by("source_path")
+        table = curated.read_columns(path, "documents", cols).sort_by("source_path")
         for sha, src in zip(
             table["source_sha256"].to_pylist(), table["source_path"].to_pylist(), strict=True
         ):
@@ -159,19 +151,19 @@ def load_history(
         owners,
         doc_ids,
         sources,
-        _load_failures(curated_dir, exclude_date),
+        _load_failures(curated, exclude_date),
         sig_matrix,
         signature_docs,
         sorted(days),
     )
 
 
-def _load_failures(curated_dir: Path, exclude_date: str | None) -> dict[str, SeenSource]:
+def _load_failures(curated: Curated, exclude_date: str | None) -> dict[str, SeenSource]:
     """sha256 -> the first date, path and error code of bytes that failed (errors rows
     written before sha256 was recorded have none, and are tried again)."""
     failures: dict[str, SeenSource] = {}
-    for day, path in _partitions(curated_dir, "errors", exclude_date):
-        table = read_columns(path, "errors", ["source_path", "source_sha256", "error"])
+    for day, path in curated.partitions("errors", exclude_date):
+        table = curated.read_columns(path, "errors", ["source_path", "source_sha256", "error"])
         for src, sha, code in zip(
             table["source_path"].to_pylist(),
             table["source_sha256"].to_pylist(),

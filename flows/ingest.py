@@ -8,9 +8,9 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -24,10 +24,12 @@ from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS, C
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD, DedupSettings
 from flows import pipeline, store
 from flows.history import History, SeenSource, load_history
+from flows.objstore import access_problem, shown_url
 from flows.settings import (
     AUTO_WORKERS_FROM,
     DEFAULT_BATCH_SIZE,
     DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_LOCK_TTL,
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_EXPANSION,
     SETTINGS,
@@ -42,15 +44,18 @@ DEFAULT_IN_FLIGHT = 4
 
 def worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
     """Retry I/O that may pass on a second try, not what fails the same way every time
-    (a missing folder, a partition of another schema, a full disk, no permission)."""
+    (a missing folder, a partition of another schema, a full disk, no permission, an
+    object store refusing the credentials); anything else is retried."""
     try:
         state.result()
     except (store.CuratedError, FileNotFoundError, NotADirectoryError, PermissionError):
         return False
-    except OSError as exc:
+    except Exception as exc:  # noqa: BLE001 - sorted below
+        if access_problem(exc):
+            return False
+        if not isinstance(exc, OSError):
+            return True
         return exc.errno not in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG)
-    except Exception:  # noqa: BLE001 - anything else: let the retry policy decide
-        return True
     return True
 
 
@@ -58,8 +63,8 @@ IO_RETRIES = dict(retries=2, retry_delay_seconds=2, retry_condition_fn=worth_ret
 
 
 @task(**IO_RETRIES, cache_policy=NONE)
-def list_sources(raw_dir: str) -> Listing:
-    return scan(Path(raw_dir))
+def list_sources(raw_dir: str, storage_options: dict[str, Any] | None) -> Listing:
+    return scan(raw_dir, storage_options)
 
 
 # What a run reports as it goes, to whoever shows it (the command line sets it): called
@@ -74,8 +79,8 @@ def _progress(phase: str, done: int, total: int, documents: int) -> None:
 
 
 @task(**IO_RETRIES, cache_policy=NONE)
-def read_history(curated_dir: str, ingest_date: str, min_chars: int) -> History:
-    return load_history(Path(curated_dir), exclude_date=ingest_date, min_chars=min_chars)
+def read_history(curated: store.Curated, ingest_date: str, min_chars: int) -> History:
+    return load_history(curated, exclude_date=ingest_date, min_chars=min_chars)
 
 
 @task(cache_policy=NONE)
@@ -86,8 +91,11 @@ def clean_batch(
     max_bytes: int,
     seen: dict[str, SeenSource],
     max_expansion: int,
+    storage_options: dict[str, Any] | None = None,
 ) -> pipeline.BatchResult:
-    return pipeline.process_paths(Path(raw_dir), paths, settings, max_bytes, seen, max_expansion)
+    return pipeline.process_paths(
+        raw_dir, paths, settings, max_bytes, seen, max_expansion, storage_options
+    )
 
 
 @task(**IO_RETRIES, cache_policy=NONE)
@@ -113,6 +121,8 @@ def ingest(
     workers: int = 0,
     dask_address: str | None = None,
     retry_errors: bool = False,
+    storage_options: dict[str, Any] | None = None,
+    lock_ttl: float = DEFAULT_LOCK_TTL,
 ) -> dict[str, Any]:
     """Ingest every raw document under ``raw_dir`` into the curated Parquet dataset.
 
@@ -125,7 +135,12 @@ def ingest(
     process; 0 (the default) uses one process per core when the run has at least
     ``AUTO_WORKERS_FROM`` input files, else threads, and ``dask_address`` (a Dask scheduler such as
     ``tcp://10.0.0.5:8786``) on a Dask cluster through prefect-dask. Dedup and writing
-    stay in this process, in order, so every way gives the same curated data."""
+    stay in this process, in order, so every way gives the same curated data.
+
+    ``raw_dir`` and ``curated_dir`` may be fsspec URLs (``s3://lake/raw``); credentials
+    come from the environment, ``storage_options`` adds what is not secret (an endpoint,
+    a region). On an object store the lock expires ``lock_ttl`` seconds after its run
+    stops renewing it (a killed run)."""
     given = locals()  # the parameters, nothing else yet
     # A setting out of range stops the run before anything is touched.
     check_settings(**{s.name: given[s.name] for s in SETTINGS})
@@ -140,21 +155,22 @@ def ingest(
     dedup_settings = DedupSettings(min_dedup_chars, near_dup_threshold)
     limits = (max_file_bytes, max_expansion)
     args = (raw_dir, curated_dir, day, batch_size, settings, dedup_settings, limits)
+    storage = Storage(storage_options, lock_timeout, lock_ttl)
     if not dask_address:
-        inputs = count_inputs(Path(raw_dir), AUTO_WORKERS_FROM)
+        inputs = count_inputs(raw_dir, AUTO_WORKERS_FROM, storage_options)
         workers = workers_for(workers, inputs, os.cpu_count())
-    with store.curated_lock(Path(curated_dir), lock_timeout, on_wait=log.warning):
-        if workers <= 1 and not dask_address:
-            summary = _ingest_locked(*args, retry_errors=retry_errors)
-        else:
-            runner = task_runner(workers, dask_address)
-            log.info("cleaning on %s", dask_address or f"{workers} worker processes")
-            subflow = ingest_batches.with_options(task_runner=runner, validate_parameters=False)
-            summary = subflow(
-                *args,
-                in_flight=max(DEFAULT_IN_FLIGHT, 2 * max(1, workers)),
-                retry_errors=retry_errors,
-            )
+    if workers <= 1 and not dask_address:
+        summary = _ingest_locked(*args, retry_errors=retry_errors, storage=storage)
+    else:
+        runner = task_runner(workers, dask_address)
+        log.info("cleaning on %s", dask_address or f"{workers} worker processes")
+        subflow = ingest_batches.with_options(task_runner=runner, validate_parameters=False)
+        summary = subflow(
+            *args,
+            in_flight=max(DEFAULT_IN_FLIGHT, 2 * max(1, workers)),
+            retry_errors=retry_errors,
+            storage=storage,
+        )
     log.info("ingest summary: %s", summary)
     publish_report(summary)
     return summary
@@ -197,6 +213,16 @@ def share_temporary_api() -> None:
         os.environ["PREFECT_API_URL"] = server.api_url
 
 
+@dataclass(frozen=True)
+class Storage:
+    """How a run reaches its folders beyond their paths: fsspec options (nothing secret:
+    they are a flow parameter) and the lock's timings."""
+
+    options: dict[str, Any] | None = None
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    lock_ttl: float = DEFAULT_LOCK_TTL
+
+
 def _ingest_locked(
     raw_dir: str,
     curated_dir: str,
@@ -207,15 +233,47 @@ def _ingest_locked(
     limits: tuple[int, int],
     in_flight: int = DEFAULT_IN_FLIGHT,
     retry_errors: bool = False,
+    storage: Storage = Storage(),
+) -> dict[str, Any]:
+    """The run, holding CURATED_DIR's lock from the history read to the last write, so
+    two runs never interleave a partition or dedup against half a run."""
+    log = get_run_logger()
+    curated = store.open_curated(curated_dir, storage.options, storage.lock_ttl)
+    with curated.lock(storage.lock_timeout, on_wait=log.warning):
+        return _ingest_run(
+            raw_dir,
+            curated,
+            day,
+            batch_size,
+            settings,
+            dedup_settings,
+            limits,
+            in_flight,
+            retry_errors,
+            storage.options,
+        )
+
+
+def _ingest_run(
+    raw_dir: str,
+    curated: store.Curated,
+    day: str,
+    batch_size: int,
+    settings: CleanSettings,
+    dedup_settings: DedupSettings,
+    limits: tuple[int, int],
+    in_flight: int,
+    retry_errors: bool,
+    storage_options: dict[str, Any] | None,
 ) -> dict[str, Any]:
     log = get_run_logger()
     ingested_at = datetime.now(UTC).replace(microsecond=0)
-    completed = store.recover(Path(curated_dir))
+    completed = curated.recover()
     if completed:
         log.warning("completed the commit of %s that an earlier run left unfinished", completed)
-    store.clean_stale(Path(curated_dir))
-    store.refuse_backfill(Path(curated_dir), day)
-    history = read_history(curated_dir, day, dedup_settings.min_cross_doc_chars)
+    curated.clean_stale()
+    store.refuse_backfill(curated, day)
+    history = read_history(curated, day, dedup_settings.min_cross_doc_chars)
     log.info(
         "history: %d earlier partitions, %d documents, %d paragraph fingerprints (%.1f MB)",
         len(history.partitions),
@@ -223,13 +281,13 @@ def _ingest_locked(
         history.paragraph_count,
         history.fingerprint_bytes() / 1e6,
     )
-    listing = list_sources(raw_dir)
+    listing = list_sources(raw_dir, storage_options)
     paths = listing.paths
     batches = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
     log.info(
         "found %d raw files in %s, %d batches; %d cannot be read, %d ignored",
         len(paths),
-        raw_dir,
+        shown_url(raw_dir),
         len(batches),
         len(listing.problems),
         len(listing.ignored),
@@ -240,14 +298,16 @@ def _ingest_locked(
     seen = history.sources if retry_errors else {**history.failures, **history.sources}
 
     def submit(batch: list[str]) -> PrefectFuture:
-        return clean_batch.submit(raw_dir, batch, settings, max_bytes, seen, max_expansion)
+        return clean_batch.submit(
+            raw_dir, batch, settings, max_bytes, seen, max_expansion, storage_options
+        )
 
     run = pipeline.RunDedup(history, dedup_settings)
     stats = pipeline.RunStats()
-    writer = store.PartitionWriter(Path(curated_dir), day)
+    writer = store.PartitionWriter(curated, day)
     aside: store.BatchSpill | None = None
     try:
-        aside = store.BatchSpill(Path(curated_dir))
+        aside = curated.spill()
         if listing.problems:  # found but unreadable: errors rows, like a file that fails
             writer.append(pipeline.table_rows([], listing.problems, ingested_at))
             stats.add([], listing.problems, [])
@@ -315,7 +375,7 @@ def _ingest_locked(
             aside.close()
     stats.near_dup += len(run.late_heads)
     summary = stats.summary(len(paths) + len(listing.problems), listing.ignored)
-    summary.update(ingest_date=day, curated_dir=curated_dir, rows_in_partition=counts)
+    summary.update(ingest_date=day, curated_dir=curated.url, rows_in_partition=counts)
     summary["documents_dropped_from_date"] = len(dropped)
     summary["dropped_from_date"] = dropped[: pipeline.SKIPPED_SHOWN]
     summary["dedup_state_mb"] = round(run.state_bytes() / 1e6, 1)

@@ -26,6 +26,7 @@ from cleaners.document import (
     process_record,
 )
 from cleaners.neardup import NearDupIndex
+from flows import objstore
 from flows.history import History, SeenSource
 from flows.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
 from flows.sources import RawRoot, RawSource, read_source, source_kind
@@ -47,12 +48,13 @@ class BatchResult:
 
 
 def process_paths(
-    raw_dir: Path,
+    raw_dir: Path | str,
     paths: list[str],
     settings: CleanSettings = CleanSettings(),
     max_bytes: int = DEFAULT_MAX_BYTES,
     seen: Mapping[str, SeenSource] | None = None,
     max_expansion: int = DEFAULT_MAX_EXPANSION,
+    storage_options: dict[str, Any] | None = None,
 ) -> BatchResult:
     """Read and clean a batch of raw files; a file (or JSONL line) that fails is recorded,
     not raised.
@@ -60,10 +62,18 @@ def process_paths(
     Input whose bytes (sha256) are in ``seen`` was ingested by an earlier run: it is
     skipped, with where it went before, and not cleaned again; bytes that failed on an
     earlier date (``seen`` holds them with their error code) are not tried again either
-    (``still_failing``), and get no new error row."""
+    (``still_failing``), and get no new error row.
+
+    ``raw_dir`` may be an object-store URL: the batch reads its objects directly (a Dask
+    worker too), with ``storage_options`` and the worker's own environment."""
     out = BatchResult()
+    if objstore.is_url(raw_dir):
+        place = objstore.open_place(str(raw_dir), storage_options)
+        for rel in paths:
+            _process_path(place, rel, settings, max_bytes, seen, max_expansion, out)
+        return out
     try:
-        root = RawRoot(raw_dir)  # opened once per batch; every file is reached from it
+        root = RawRoot(objstore.local_path(raw_dir))  # opened once; every file reached from it
     except OSError as exc:
         out.errors.extend((rel, "vanished", f"raw folder cannot be opened: {exc}") for rel in paths)
         return out
@@ -74,7 +84,7 @@ def process_paths(
 
 
 def _process_path(
-    root: RawRoot,
+    root: RawRoot | objstore.Place,
     rel: str,
     settings: CleanSettings,
     max_bytes: int,

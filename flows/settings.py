@@ -30,6 +30,9 @@ DEFAULT_MAX_EXPANSION = 100
 AUTO_WORKERS_FROM = 2_000
 # How long a run waits for another run on the same curated folder to finish.
 DEFAULT_LOCK_TIMEOUT = 600.0
+# On an object store, a run's lock expires this long after the run stops renewing it (a
+# killed run); a live run renews it every third of this.
+DEFAULT_LOCK_TTL = 120.0
 
 
 class SettingsError(ValueError):
@@ -156,6 +159,23 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="S",
     ),
     Setting(
+        "lock_ttl",
+        float,
+        DEFAULT_LOCK_TTL,
+        "object stores only: seconds after which the lock of a run that stopped renewing it "
+        "(killed) expires and another run may take it",
+        Limit(1),
+        metavar="S",
+    ),
+    Setting(
+        "storage_options",
+        dict,
+        None,
+        "fsspec options for s3:// and other URLs, as a JSON object (an endpoint, a region: "
+        "nothing secret; credentials come from the environment)",
+        metavar="JSON",
+    ),
+    Setting(
         "workers",
         int,
         0,
@@ -224,6 +244,49 @@ def workers_for(requested: int, inputs: int, cores: int | None) -> int:
     return max(1, cores or 1) if inputs >= AUTO_WORKERS_FROM else 1
 
 
+# Option names that hold a credential (nested dicts such as client_kwargs are searched).
+_SECRET_NAME = re.compile(
+    r"^(key|secret|token|password|passwd|sas)$|secret|token|password|credential|"
+    r"account_key|connection_string|sas_",
+    re.IGNORECASE,
+)
+SECRETS_FROM = (
+    "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) for S3, or "
+    "THRESHER_STORAGE_OPTIONS (a JSON object) for any file system"
+)
+
+
+def secret_options(options: dict[str, Any], prefix: str = "") -> list[str]:
+    """Names of the options (nested too) that hold a credential.
+
+    >>> secret_options({"endpoint_url": "x", "client_kwargs": {"aws_secret_access_key": "s"}})
+    ['client_kwargs.aws_secret_access_key']
+    >>> secret_options({"key": "AKIA", "anon": False, "region_name": "eu-west-1"})
+    ['key']
+    """
+    found = []
+    for name, value in options.items():
+        if isinstance(value, dict):
+            found += secret_options(value, f"{prefix}{name}.")
+        elif _SECRET_NAME.search(str(name)) and value not in (None, "", False):
+            found.append(prefix + str(name))
+    return found
+
+
+def storage_options_problems(options: Any) -> list[str]:
+    """What is wrong with a ``storage_options`` setting: not a JSON object, or holding a
+    credential (Prefect stores a flow run's parameters and shows them in its UI)."""
+    if not isinstance(options, dict):
+        return [f"storage_options must be a JSON object, got {type(options).__name__}"]
+    secrets = secret_options(options)
+    if secrets:
+        return [
+            f"storage_options holds credentials ({', '.join(secrets)}), and a setting is "
+            f"stored with the flow run; give them through the environment: {SECRETS_FROM}"
+        ]
+    return []
+
+
 def check_settings(**values: Any) -> None:
     """Raise ``SettingsError`` naming every setting given out of its range: numbers in
     ``NUMERIC``, ``ingest_date`` (canonical, or None for today), ``disabled_reasons``
@@ -252,6 +315,8 @@ def check_settings(**values: Any) -> None:
                 canonical_date(value)
             except SettingsError as exc:
                 problems.append(str(exc))
+        elif name == "storage_options" and value is not None:
+            problems.extend(storage_options_problems(value))
         elif name == "disabled_reasons":
             unknown = sorted(set(value or ()) - set(REASONS))
             if unknown:

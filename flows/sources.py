@@ -19,10 +19,13 @@ from collections import deque
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cleaners.document import DocumentError, load_json, validate_sidecar
 from flows.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
+
+if TYPE_CHECKING:
+    from flows.objstore import Place
 
 SIDECAR_SUFFIX = ".meta.json"
 GZIP_SUFFIX = ".gz"
@@ -91,13 +94,19 @@ def _is_utf8(name: str) -> bool:
     return True
 
 
-def scan(raw_dir: Path) -> Listing:
+def scan(raw_dir: Path | str, storage_options: dict[str, Any] | None = None) -> Listing:
     """Walk ``raw_dir`` and sort what is there into documents to read, problems and
-    ignored entries. Folders are opened one component at a time from RAW_DIR's
-    descriptor, so paths longer than PATH_MAX are walked too and a folder swapped for a
-    symlink is not followed. Folder symlinks are not followed; file symlinks are read if
-    they stay inside RAW_DIR (``read_source`` decides)."""
-    root = Path(raw_dir)
+    ignored entries. An object-store URL is listed by ``flows.objstore.scan_objects``
+    (with ``storage_options``); a local folder is walked here. Folders are opened one
+    component at a time from RAW_DIR's descriptor, so paths longer than PATH_MAX are
+    walked too and a folder swapped for a symlink is not followed. Folder symlinks are
+    not followed; file symlinks are read if they stay inside RAW_DIR (``read_source``
+    decides)."""
+    from flows import objstore
+
+    if objstore.is_url(raw_dir):
+        return objstore.scan_objects(objstore.open_place(str(raw_dir), storage_options))
+    root = objstore.local_path(raw_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"raw folder not found: {root}")
     paths: list[str] = []
@@ -139,9 +148,16 @@ def scan(raw_dir: Path) -> Listing:
 BAD_NAME = "file name is not UTF-8 (its bytes are shown as \\xNN); rename it to UTF-8 to ingest it"
 
 
-def count_inputs(raw_dir: Path, up_to: int) -> int:
+def count_inputs(
+    raw_dir: Path | str, up_to: int, storage_options: dict[str, Any] | None = None
+) -> int:
     """How many files under ``raw_dir`` have an input's name, counting no further than
     ``up_to`` (a quick look for deciding how to run, not the listing a run reads)."""
+    from flows import objstore
+
+    if objstore.is_url(raw_dir):
+        return objstore.count_objects(objstore.open_place(str(raw_dir), storage_options), up_to)
+    raw_dir = objstore.local_path(raw_dir)
     found = 0
     for _, dirnames, filenames in os.walk(raw_dir):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
@@ -151,7 +167,7 @@ def count_inputs(raw_dir: Path, up_to: int) -> int:
     return min(found, up_to)
 
 
-def discover(raw_dir: Path) -> list[str]:
+def discover(raw_dir: Path | str) -> list[str]:
     """Relative paths of every raw document under ``raw_dir``, sorted."""
     return scan(raw_dir).paths
 
@@ -375,13 +391,18 @@ def _read_sidecar(root: RawRoot, side_rel: str) -> dict[str, Any] | None:
 
 
 def read_source(
-    raw_dir: Path | RawRoot,
+    raw_dir: Path | RawRoot | Place,
     rel: str,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_expansion: int = DEFAULT_MAX_EXPANSION,
 ) -> RawSource:
     """Read one raw file (decompressed) and its sidecar; raise DocumentError with a clear
-    reason. ``raw_dir`` may be a ``RawRoot`` already open (a batch opens RAW_DIR once)."""
+    reason. ``raw_dir`` may be a ``RawRoot`` already open (a batch opens RAW_DIR once), or
+    an object-store folder (``flows.objstore.Place``)."""
+    if not isinstance(raw_dir, Path | RawRoot | str):
+        from flows.objstore import read_object
+
+        return read_object(raw_dir, rel, max_bytes, max_expansion)
     opened = nullcontext(raw_dir) if isinstance(raw_dir, RawRoot) else RawRoot(raw_dir)
     with opened as root:
         try:

@@ -10,27 +10,29 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from flows.store import PART_NAME, committed_dates, partition_dir, read_columns
+from flows.store import open_curated
+
+if TYPE_CHECKING:
+    from flows.store import Curated
 
 TOP_SITES = 10
 
 
-def _read(curated_dir: Path, table: str, day: str, columns: list[str]) -> pa.Table | None:
-    path = partition_dir(curated_dir, table, day) / PART_NAME
-    return read_columns(path, table, columns) if path.is_file() else None
+def _read(curated: Curated, table: str, day: str, columns: list[str]) -> pa.Table | None:
+    ref = curated.partition_file(table, day)
+    return None if ref is None else curated.read_columns(ref, table, columns)
 
 
-def _rows(curated_dir: Path, table: str, day: str) -> int:
+def _rows(curated: Curated, table: str, day: str) -> int:
     """A partition's row count, from its Parquet footer (nothing else read)."""
-    path = partition_dir(curated_dir, table, day) / PART_NAME
-    return pq.read_metadata(path).num_rows if path.is_file() else 0
+    ref = curated.partition_file(table, day)
+    return 0 if ref is None else curated.partition_rows(ref)
 
 
 def _tally(counter: Counter[str], column: pa.ChunkedArray) -> None:
@@ -58,15 +60,15 @@ def site_of(site: str | None, url: str | None) -> str:
     return host or "(unknown)"
 
 
-def collect(curated_dir: Path, only_date: str | None = None) -> dict[str, Any]:
-    """Every figure of ``thresher stats`` for the whole dataset or one ingest date."""
-    root = Path(curated_dir)
-    days = committed_dates(root)
+def collect(curated_dir: Path | Curated, only_date: str | None = None) -> dict[str, Any]:
+    """Every figure of ``thresher stats`` for the whole dataset or one ingest date
+    (``curated_dir``: a local folder, or one opened by ``open_curated``)."""
+    root = open_curated(curated_dir)
+    days = root.committed_dates()
     if only_date is not None:
         if only_date not in days:
-            raise LookupError(
-                f"{root} holds no ingest date {only_date} (it holds: {', '.join(days) or 'none'})"
-            )
+            held = ", ".join(days) or "none"
+            raise LookupError(f"{root.url} holds no ingest date {only_date} (it holds: {held})")
         days = [only_date]
     per_date = []
     reasons: Counter[str] = Counter()
@@ -107,7 +109,7 @@ def collect(curated_dir: Path, only_date: str | None = None) -> dict[str, Any]:
             _tally(errors, failed["error"])
     total = {k: sum(r[k] for r in per_date) for k in ("documents", "paragraphs", "characters")}
     return {
-        "curated_dir": str(root),
+        "curated_dir": root.url,
         "dates": days,
         **total,
         "paragraphs_removed": sum(r["removed"] for r in per_date),

@@ -25,9 +25,9 @@ import stat
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -154,8 +154,8 @@ class PartitionWriter:
     their first ``ingested_at``, so re-running a date rewrites the same bytes.
     """
 
-    def __init__(self, curated_dir: Path, ingest_date: str) -> None:
-        self.curated_dir = Path(curated_dir)
+    def __init__(self, curated_dir: Path | Curated, ingest_date: str) -> None:
+        self.curated = open_curated(curated_dir)
         self.ingest_date = ingest_date
         self.counts = dict.fromkeys(TABLES, 0)
         self._first = {
@@ -165,27 +165,20 @@ class PartitionWriter:
         # Documents the date's old partition holds that this run has not written (yet):
         # what a re-run of the date would lose (inputs gone, or now failing).
         self._not_rewritten = {path for path, _ in self._first["documents"]}
-        self._tmp: dict[str, Path] = {}
-        self._writers: dict[str, pq.ParquetWriter] = {}
         token = uuid.uuid4().hex
-        self._created: list[Path] = []  # partition folders this writer made (abort removes)
-        self.curated_dir.mkdir(parents=True, exist_ok=True)
-        for name, schema in TABLES.items():
-            folder = partition_dir(self.curated_dir, name, ingest_date)
-            for made in (folder.parent, folder):
-                if not made.exists():
-                    made.mkdir()
-                    self._created.append(made)
-            self._tmp[name] = folder / f".{PART_NAME}.{token}.tmp"
-            self._writers[name] = pq.ParquetWriter(self._tmp[name], schema, compression="zstd")
+        self._tmp = {name: self.curated.stage(name, ingest_date, token) for name in TABLES}
+        self._writers = {
+            name: pq.ParquetWriter(self._tmp[name], schema, compression="zstd")
+            for name, schema in TABLES.items()
+        }
         self._appended = False
-        self._closed = False
+        self._sealed: dict[str, str] | None = None
         self._journaled = False
         self._moved: set[str] = set()
 
     def _old(self, name: str, columns: list[str]) -> pa.Table | None:
-        path = partition_dir(self.curated_dir, name, self.ingest_date) / PART_NAME
-        return read_columns(path, name, columns) if path.exists() else None
+        ref = self.curated.partition_file(name, self.ingest_date)
+        return None if ref is None else self.curated.read_columns(ref, name, columns)
 
     def append(self, rows: dict[str, list[dict[str, Any]]]) -> None:
         """Append one batch's rows (in the order they should be read back)."""
@@ -223,32 +216,22 @@ class PartitionWriter:
         rolled forward by the next run, whatever its date (``recover``), before it reads
         anything. So no run ever sees a date with some tables new and some old, and a
         reader can tell a commit in progress by the journal (``pending_commit``)."""
-        if not self._closed:  # commit may be retried: each step is done once
+        if self._sealed is None:  # commit may be retried: each step is done once
             for writer in self._writers.values():
                 writer.close()
-            for tmp in self._tmp.values():
-                with open(tmp, "rb") as fh:
-                    os.fsync(fh.fileno())
-            self._closed = True
+            self._sealed = self.curated.seal(self._tmp)
         _failpoint("before_commit")
         if not self._journaled:
-            _write_journal(
-                self.curated_dir,
-                self.ingest_date,
-                {
-                    name: tmp.relative_to(self.curated_dir).as_posix()
-                    for name, tmp in self._tmp.items()
-                },
-            )
+            self.curated.write_journal(self.ingest_date, self._sealed)
             self._journaled = True
         _failpoint("before_rename")
         for name in TABLES:
             if name in self._moved:
                 continue
-            _move_into_place(self._tmp[name])
+            self.curated.move_into_place(self._sealed[name])
             self._moved.add(name)
             _failpoint(f"after_{name}")
-        _end_journal(self.curated_dir)
+        self.curated.end_journal()
         return dict(self.counts)
 
     def abort(self) -> None:
@@ -257,17 +240,124 @@ class PartitionWriter:
         run to move into place (``recover``), and nothing is dropped."""
         if self._journaled:
             return
-        for name, writer in self._writers.items():
+        for writer in self._writers.values():
             try:
                 writer.close()
             except Exception:  # noqa: BLE001, S110 - removing the file is what matters
                 pass
-            self._tmp[name].unlink(missing_ok=True)
+        self.curated.discard(self._tmp, self._sealed)
+
+
+class LocalCurated:
+    """CURATED_DIR as a local folder: this module's functions behind the interface that
+    ``flows.objstore.ObjectCurated`` gives an object store, so a run, its writer and the
+    history reader need not know which one they use."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.url = str(root)
+        self._created: list[Path] = []  # partition folders ``stage`` made (``discard`` removes)
+
+    def lock(
+        self, timeout: float = 0.0, on_wait: Callable[[str], None] | None = None
+    ) -> AbstractContextManager[None]:
+        return curated_lock(self.root, timeout, on_wait)
+
+    def verify_lock(self) -> None:
+        """An OS lock cannot be lost while its process lives: nothing to check."""
+
+    def committed_dates(self) -> list[str]:
+        return committed_dates(self.root)
+
+    def partitions(self, table: str, exclude_date: str | None) -> list[tuple[str, Path]]:
+        """(date, file) of every partition file of ``table`` but ``exclude_date``'s, in
+        date order."""
+        out = []
+        for part in sorted((self.root / table).glob(f"{PARTITION_KEY}=*")):
+            day = part.name.split("=", 1)[1]
+            if day != exclude_date and part.is_dir():
+                out.extend((day, f) for f in sorted(part.glob("*.parquet")))
+        return out
+
+    def partition_file(self, table: str, day: str) -> Path | None:
+        path = partition_dir(self.root, table, day) / PART_NAME
+        return path if path.is_file() else None
+
+    def read_columns(self, ref: Path, table: str, columns: list[str]) -> pa.Table:
+        return read_columns(ref, table, columns)
+
+    def partition_rows(self, ref: Path) -> int:
+        return pq.read_metadata(ref).num_rows
+
+    def pending_commit(self) -> str | None:
+        return pending_commit(self.root)
+
+    def recover(self) -> str | None:
+        return recover(self.root)
+
+    def clean_stale(self) -> None:
+        clean_stale(self.root)
+
+    def spill(self) -> BatchSpill:
+        return BatchSpill(self.root)
+
+    def stage(self, table: str, day: str, token: str) -> Path:
+        """The hidden temporary file, in its partition folder, a table's rows go to."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        folder = partition_dir(self.root, table, day)
+        for made in (folder.parent, folder):
+            if not made.exists():
+                made.mkdir()
+                self._created.append(made)
+        return folder / f".{PART_NAME}.{token}.tmp"
+
+    def seal(self, files: dict[str, Path]) -> dict[str, str]:
+        """Flush the finished files to disk; their names relative to CURATED_DIR."""
+        for tmp in files.values():
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        return {name: tmp.relative_to(self.root).as_posix() for name, tmp in files.items()}
+
+    def write_journal(self, day: str, files: dict[str, str]) -> None:
+        _write_journal(self.root, day, files)
+
+    def move_into_place(self, rel: str) -> None:
+        _move_into_place(self.root / rel)
+
+    def end_journal(self) -> None:
+        _end_journal(self.root)
+
+    def discard(self, files: dict[str, Path], sealed: dict[str, str] | None) -> None:
+        for tmp in files.values():
+            tmp.unlink(missing_ok=True)
         for folder in reversed(self._created):  # no empty partition folders left behind
             try:
                 folder.rmdir()
             except OSError:
                 pass
+
+
+if TYPE_CHECKING:
+    from flows.objstore import ObjectCurated
+
+    Curated = LocalCurated | ObjectCurated
+
+
+def open_curated(
+    curated_dir: str | Path | Curated,
+    storage_options: dict[str, Any] | None = None,
+    lock_ttl: float | None = None,
+) -> Curated:
+    """CURATED_DIR as a local folder (a path or ``file://``) or on an object store (any
+    other fsspec URL); an already opened one is returned as it is."""
+    if isinstance(curated_dir, LocalCurated) or hasattr(curated_dir, "place"):
+        return curated_dir  # type: ignore[return-value]
+    from flows import objstore
+
+    if objstore.is_url(curated_dir):
+        place = objstore.open_place(str(curated_dir), storage_options)
+        return objstore.ObjectCurated(place, lock_ttl or objstore.DEFAULT_LOCK_TTL)
+    return LocalCurated(objstore.local_path(curated_dir))
 
 
 def write_run(
@@ -321,8 +411,9 @@ class BatchSpill:
     killed run's leftovers are removed by the next run (``clean_stale``); use it only while
     holding ``curated_lock``. Pickle is fine here: the run reads back what it wrote."""
 
-    def __init__(self, curated_dir: Path) -> None:
-        self.folder = Path(curated_dir) / SPILL_NAME
+    def __init__(self, curated_dir: Path, own_folder: bool = False) -> None:
+        # own_folder: ``curated_dir`` is a temporary folder made for the spill alone.
+        self.folder = Path(curated_dir) if own_folder else Path(curated_dir) / SPILL_NAME
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True)
         self._count = 0
@@ -359,15 +450,16 @@ def committed_dates(curated_dir: Path) -> list[str]:
     return sorted(days)
 
 
-def refuse_backfill(curated_dir: Path, ingest_date: str) -> None:
+def refuse_backfill(curated_dir: Path | Curated, ingest_date: str) -> None:
     """Dates are written in order: a run for a date earlier than the latest one present
     would deduplicate against later data (and the later date was deduplicated without
     it), so the curated data would depend on the order runs happened. Such a run is
     refused before anything is read; re-running the latest date is fine."""
-    later = [d for d in committed_dates(curated_dir) if d > ingest_date]
+    curated = open_curated(curated_dir)
+    later = [d for d in curated.committed_dates() if d > ingest_date]
     if later:
         raise BackfillRefused(
-            f"{curated_dir} already holds ingest dates after {ingest_date} ({', '.join(later)}); "
+            f"{curated.url} already holds ingest dates after {ingest_date} ({', '.join(later)}); "
             "a run for an earlier date would make the curated data depend on the order runs "
             f"happened. Ingest dates in order: to redo {ingest_date}, move the partitions of "
             "the later dates aside (every table) and re-run from there, or use a new "
@@ -441,16 +533,18 @@ def recover(curated_dir: Path) -> str | None:
 # --- reading partitions by the declared schema -----------------------------------------------
 
 
-def read_columns(path: Path, table: str, columns: list[str]) -> pa.Table:
+def read_columns(
+    path: Path | str, table: str, columns: list[str], filesystem: Any = None
+) -> pa.Table:
     """Columns of one partition file, as the declared schema of ``table`` types them.
 
     A file written by another schema version is read if it can be without guessing: a
     nullable column it lacks reads as nulls, a column of another type is cast when the
     cast is lossless. Otherwise ``PartitionSchemaError`` names the file, what differs and
-    how to migrate."""
+    how to migrate. ``filesystem``: an fsspec file system ``path`` is on (default: local)."""
     declared = TABLES[table]
     try:
-        found = pq.read_schema(path)
+        found = pq.read_schema(path, filesystem=filesystem)
     except (OSError, pa.ArrowException) as exc:
         raise PartitionSchemaError(f"{path}: not a readable Parquet file ({exc})") from exc
     present = [c for c in columns if found.get_field_index(c) >= 0]
@@ -461,7 +555,7 @@ def read_columns(path: Path, table: str, columns: list[str]) -> pa.Table:
     ]
     if problems:
         raise PartitionSchemaError(_schema_message(path, table, problems))
-    data = pq.read_table(path, columns=present)
+    data = pq.read_table(path, columns=present, filesystem=filesystem)
     out = []
     for name in columns:
         want = declared.field(name)
@@ -496,7 +590,7 @@ def _same_columns(found: pa.Schema, declared: pa.Schema) -> bool:
     )
 
 
-def _schema_message(path: Path, table: str, problems: list[str]) -> str:
+def _schema_message(path: Path | str, table: str, problems: list[str]) -> str:
     return (
         f"{path} does not match the {table} schema (version {SCHEMA_VERSION}): "
         + "; ".join(problems)

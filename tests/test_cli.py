@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -102,12 +103,26 @@ def test_version_and_help_name_defaults_and_reason_codes(tmp_path: Path) -> None
     assert "cookie_banner" in _run("explain", "--help", home=tmp_path).stdout
 
 
-@pytest.mark.parametrize("url", ["s3://bucket/raw", "gs://b/raw", "file:///tmp/raw"])
-def test_a_url_as_a_folder_is_refused_in_one_line(tmp_path: Path, url: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "code", "says"),
+    [
+        # a protocol whose file system is not installed names the extra that brings it
+        ("gcs-not-installed", 4, "pip install 'thresher[gcs]'"),
+        ("nosuch://b/raw", 4, "nosuch:// is not an fsspec protocol"),
+        ("file:///nonexistent-thresher/raw", 2, "RAW_DIR /nonexistent-thresher/raw is not a"),
+    ],
+)
+def test_a_url_that_cannot_be_used_is_one_line(
+    tmp_path: Path, url: str, code: int, says: str
+) -> None:
+    if url == "gcs-not-installed":
+        if importlib.util.find_spec("gcsfs") is not None:
+            pytest.skip("gcsfs is installed here")
+        url = "gs://b/raw"
     r = _run("ingest", url, str(tmp_path / "out"), home=tmp_path)
-    assert r.returncode == 2 and "URLs (s3://, gs://, ...) are not supported yet" in r.stderr
+    assert r.returncode == code and says in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "out").exists()
-    assert not Path("s3:").exists()
+    assert not Path("s3:").exists() and not Path("gs:").exists()
 
 
 def test_explain_refuses_what_it_cannot_explain(tmp_path: Path) -> None:
