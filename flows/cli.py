@@ -104,11 +104,33 @@ def _check_ingest_args(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _check_urls(*folders: Path | str | dict | None) -> str | None:
+    """What keeps an object-store URL from being used (its file system not installed, or
+    credentials in it), found before Prefect starts; None if nothing. The last argument is
+    the ``storage_options`` setting. Nothing is read or written here."""
+    *urls, options = folders
+    if not any(isinstance(u, str) for u in urls):
+        return None
+    from flows.objstore import StorageError, open_place
+
+    try:
+        for url in urls:
+            if isinstance(url, str):
+                open_place(url, options if isinstance(options, dict) else None)
+    except StorageError as exc:
+        return str(exc)
+    return None
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     problem = _check_ingest_args(args)
     if problem:
         print(f"thresher: {problem}", file=sys.stderr)
         return EXIT_USAGE
+    problem = _check_urls(args.raw_dir, args.curated_dir, args.storage_options)
+    if problem:
+        print(f"thresher: {problem}", file=sys.stderr)
+        return EXIT_CURATED
     from flows import supervise
 
     if not args.verbose:  # Prefect's INFO lines only with --verbose

@@ -473,16 +473,22 @@ class ObjectLock:
         return True
 
     def _renew(self) -> None:
-        while not self._stop.wait(self.ttl / 3):
-            try:
-                self._put({"IfMatch": self._etag} if self._s3 and self._etag else {})
-            except FileExistsError:
-                self._lost = "another run took the lock over after it expired"
-                return
-            except Exception as exc:  # noqa: BLE001 - a failed renewal is tried again
-                if time.monotonic() - self._renewed_at > self.ttl:
-                    self._lost = f"the lock could not be renewed before it expired ({exc})"
-                    return
+        while not self._stop.wait(self.ttl / 3) and self._renew_once():
+            pass
+
+    def _renew_once(self) -> bool:
+        """Extend the lock once; False, with the lock marked lost, once it is not ours
+        (taken over) or could not be renewed before it expired."""
+        try:
+            self._put({"IfMatch": self._etag} if self._s3 and self._etag else {})
+        except FileExistsError:
+            self._lost = "another run took the lock over after it expired"
+            return False
+        except Exception as exc:  # noqa: BLE001 - a failed renewal is tried again
+            if time.monotonic() - self._renewed_at > self.ttl:
+                self._lost = f"the lock could not be renewed before it expired ({exc})"
+                return False
+        return True
 
     def verify(self) -> None:
         """Raise CuratedLocked if this run no longer holds the lock."""
