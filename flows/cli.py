@@ -104,21 +104,33 @@ def _check_ingest_args(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _check_urls(*folders: Path | str | dict | None) -> str | None:
-    """What keeps an object-store URL from being used (its file system not installed, or
-    credentials in it), found before Prefect starts; None if nothing. The last argument is
-    the ``storage_options`` setting. Nothing is read or written here."""
-    *urls, options = folders
-    if not any(isinstance(u, str) for u in urls):
+def _check_urls(
+    raw: Path | str, curated: Path | str, options: dict | None
+) -> tuple[str, int] | None:
+    """What keeps an object-store URL from being used, found before Prefect starts: its
+    file system not installed or credentials in it (exit 4), credentials the store
+    refuses (6), a RAW_DIR prefix with nothing under it (2). None if nothing; one listing
+    request at most, nothing written."""
+    if not isinstance(raw, str) and not isinstance(curated, str):
         return None
-    from flows.objstore import StorageError, open_place
+    from flows.objstore import StorageError, access_problem, open_place
 
     try:
-        for url in urls:
-            if isinstance(url, str):
-                open_place(url, options if isinstance(options, dict) else None)
+        places = [open_place(u, options) for u in (raw, curated) if isinstance(u, str)]
     except StorageError as exc:
-        return str(exc)
+        return str(exc), EXIT_CURATED
+    if not isinstance(raw, str):
+        return None
+    place = places[0]
+    try:
+        found = place.fs.isdir(place.root)
+    except Exception as exc:  # noqa: BLE001 - the store's own error, told in one line
+        problem = access_problem(exc)
+        if problem is None:
+            raise
+        return f"{problem}. Nothing was written.", EXIT_STORAGE
+    if not found:
+        return f"raw folder not found: {place.url} (no objects under it)", EXIT_USAGE
     return None
 
 
@@ -127,10 +139,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if problem:
         print(f"thresher: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    problem = _check_urls(args.raw_dir, args.curated_dir, args.storage_options)
-    if problem:
-        print(f"thresher: {problem}", file=sys.stderr)
-        return EXIT_CURATED
+    refused = _check_urls(args.raw_dir, args.curated_dir, args.storage_options)
+    if refused:
+        print(f"thresher: {refused[0]}", file=sys.stderr)
+        return refused[1]
     from flows import supervise
 
     if not args.verbose:  # Prefect's INFO lines only with --verbose

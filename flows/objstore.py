@@ -42,7 +42,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cleaners.document import DocumentError, load_json, validate_sidecar
+from cleaners.document import DocumentError
 from flows.settings import DEFAULT_LOCK_TTL, SECRETS_FROM, storage_options_problems
 from flows.sources import (
     BAD_NAME,
@@ -51,6 +51,7 @@ from flows.sources import (
     SIDECAR_SUFFIX,
     Listing,
     RawSource,
+    parse_sidecar,
     read_gzip,
     sidecar_path,
     source_kind,
@@ -329,11 +330,7 @@ def _read_sidecar(place: Place, rel: str) -> dict[str, Any] | None:
         raise DocumentError("bad_sidecar", f"sidecar {side}: {exc.message}") from exc
     except OSError as exc:
         raise DocumentError("bad_sidecar", f"sidecar {side} cannot be read: {exc}") from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DocumentError("bad_sidecar", f"sidecar {side} is not UTF-8 JSON: {exc}") from exc
-    return validate_sidecar(load_json(text, f"sidecar {side}", "bad_sidecar"))
+    return parse_sidecar(data, side)
 
 
 def read_object(place: Place, rel: str, max_bytes: int, max_expansion: int) -> RawSource:

@@ -383,6 +383,12 @@ def _read_sidecar(root: RawRoot, side_rel: str) -> dict[str, Any] | None:
         if exc.code == "outside_raw_dir":
             raise
         raise DocumentError("bad_sidecar", f"sidecar {side_rel}: {exc.message}") from exc
+    return parse_sidecar(data, side_rel)
+
+
+def parse_sidecar(data: bytes, side_rel: str) -> dict[str, Any]:
+    """A sidecar's source fields from its bytes (UTF-8 JSON), checked; ``bad_sidecar``
+    otherwise."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from schemas.tables import TABLES
+from tests.helpers import ingest_on_local_dask
 from tests.test_dedup import FOOTER, story, write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,33 +51,13 @@ def _assert_same(curated: Path, expected: dict[str, pd.DataFrame]) -> None:
         pd.testing.assert_frame_equal(got[name], df, obj=name)
 
 
-def test_dask_local_cluster_gives_the_local_result(
-    corpus: Path, local_run, tmp_path: Path, monkeypatch
-) -> None:
-    from distributed import Client, LocalCluster, get_task_stream
-    from prefect.settings import PREFECT_API_URL
-
-    from flows.ingest import ingest
-
-    # Dask workers report their task runs to the same (test) Prefect API.
-    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-        get_task_stream(client=client) as stream,
-    ):
-        summary = ingest(
-            raw_dir=str(corpus),
-            curated_dir=str(tmp_path),
-            ingest_date=DAY,
-            batch_size=4,
-            dask_address=cluster.scheduler_address,
-        )
+def test_dask_local_cluster_gives_the_local_result(corpus: Path, local_run, tmp_path: Path) -> None:
+    summary, tasks = ingest_on_local_dask(
+        raw_dir=str(corpus), curated_dir=str(tmp_path), ingest_date=DAY, batch_size=4
+    )
     batches = -(-summary["files_found"] // 4)
-    workers = {t["worker"] for t in stream.data}
-    assert len(stream.data) >= batches and len(workers) == 2  # every batch ran on the cluster
+    workers = {t["worker"] for t in tasks}
+    assert len(tasks) >= batches and len(workers) == 2  # every batch ran on the cluster
     assert summary["documents_written"] == len(local_run["documents"])
     _assert_same(tmp_path, local_run)
 

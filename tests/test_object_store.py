@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from schemas.tables import TABLES
+from tests.helpers import ingest_on_local_dask
 from tests.test_dedup import FOOTER, story, write
 
 pytestmark = pytest.mark.slow
@@ -54,7 +55,7 @@ def s3(aws: dict[str, str], monkeypatch):
 
     for name, value in aws.items():
         monkeypatch.setenv(name, value)
-    return s3fs.S3FileSystem(skip_instance_cache=True)
+    return s3fs.S3FileSystem(skip_instance_cache=True, use_listings_cache=False)
 
 
 @pytest.fixture
@@ -70,18 +71,22 @@ def corpus(tmp_path_factory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("corpus")
     raw_a, raw_b = base / "raw_a", base / "raw_b"
     shutil.copytree(ROOT / "raw", raw_a)
-    for i in range(30):
+    for i in range(12):
         write(raw_a, f"gen/{i:03d}.txt", story(4000 + i, 5) + [FOOTER])
     shutil.copytree(raw_a, raw_b)
-    for i in range(20):
+    for i in range(12):
         write(raw_b, f"more/{i:03d}.txt", story(5000 + i, 5) + [FOOTER])
     return raw_a, raw_b
 
 
-def _upload(s3, local: Path, url: str) -> None:
-    for path in sorted(local.rglob("*")):
-        if path.is_file():
-            s3.put_file(str(path), f"{url.removeprefix('s3://')}/{path.relative_to(local)}")
+@pytest.fixture
+def uploaded(corpus, s3, bucket: str) -> str:
+    """A bucket holding the two corpora as ``raw_a/`` and ``raw_b/``; its name."""
+    for name, local in zip(("raw_a", "raw_b"), corpus, strict=True):
+        for path in sorted(local.rglob("*")):
+            if path.is_file():
+                s3.put_file(str(path), f"{bucket}/{name}/{path.relative_to(local)}")
+    return bucket
 
 
 def _run_env(env: dict[str, str], aws: dict[str, str], tmp: Path, **extra: str) -> dict:
@@ -161,11 +166,9 @@ def reference(local_curated: Path) -> dict[str, pd.DataFrame]:
 
 
 def test_cli_ingests_s3_to_s3_like_a_local_run(
-    corpus, reference, local_curated, env, aws, s3, bucket, tmp_path: Path
+    uploaded, reference, local_curated, env, aws, s3, tmp_path: Path
 ) -> None:
-    raw_a, raw_b = corpus
-    _upload(s3, raw_a, f"s3://{bucket}/raw_a")
-    _upload(s3, raw_b, f"s3://{bucket}/raw_b")
+    bucket = uploaded
     run_env = _run_env(env, aws, tmp_path)
     curated = f"s3://{bucket}/curated"
     first = _cli(run_env, "ingest", f"s3://{bucket}/raw_a", curated, "--ingest-date", DAY1)
@@ -189,34 +192,30 @@ def test_cli_ingests_s3_to_s3_like_a_local_run(
         assert SECRET not in out
     # re-running a date rewrites the same bytes (rows keep their first ingested_at)
     before = {k: s3.cat_file(k) for k in s3.find(f"{bucket}/curated")}
-    again = _cli(run_env, "ingest", f"s3://{bucket}/raw_b", curated, "--ingest-date", DAY2)
-    assert again.returncode == 0, again.stderr
+    from flows.ingest import ingest  # the same flow, in this process
+
+    ingest(raw_dir=f"s3://{bucket}/raw_b", curated_dir=curated, ingest_date=DAY2)
     assert {k: s3.cat_file(k) for k in s3.find(f"{bucket}/curated")} == before
     stats = _cli(run_env, "stats", curated, "--json")
     assert stats.returncode == 0, stats.stderr
     assert json.loads(stats.stdout)["documents"] == len(reference["documents"])
 
 
-def test_the_flow_reads_and_writes_s3_and_workers_read_objects_directly(
-    corpus, reference, s3, aws, bucket, prefect_harness
+def test_the_flow_reads_and_writes_s3_and_dask_workers_read_objects_directly(
+    uploaded, reference, aws, prefect_harness
 ) -> None:
-    """Through the Prefect flow in this process; the second date's batches run in two
-    worker processes, which read the raw objects themselves."""
+    """Through the Prefect flow in this process; the second date's batches run on a Dask
+    cluster of two worker processes, which read the raw objects themselves (with the
+    credentials of their own environment: no shared file system)."""
     from flows.ingest import ingest
 
-    raw_a, raw_b = corpus
-    _upload(s3, raw_a, f"s3://{bucket}/raw_a")
-    _upload(s3, raw_b, f"s3://{bucket}/raw_b")
-    curated = f"s3://{bucket}/curated"
-    ingest(raw_dir=f"s3://{bucket}/raw_a", curated_dir=curated, ingest_date=DAY1)
-    summary = ingest(
-        raw_dir=f"s3://{bucket}/raw_b",
-        curated_dir=curated,
-        ingest_date=DAY2,
-        workers=2,
-        batch_size=10,
+    curated = f"s3://{uploaded}/curated"
+    ingest(raw_dir=f"s3://{uploaded}/raw_a", curated_dir=curated, ingest_date=DAY1)
+    summary, tasks = ingest_on_local_dask(
+        raw_dir=f"s3://{uploaded}/raw_b", curated_dir=curated, ingest_date=DAY2, batch_size=8
     )
-    assert summary["curated_dir"] == curated
+    assert len({t["worker"] for t in tasks}) == 2  # batches ran on both workers
+    assert summary["curated_dir"] == curated and summary["documents_failed"] == 0
     _assert_same(_contents(curated, _options(aws)), reference)
 
 
@@ -266,37 +265,28 @@ def test_bad_objects_are_recorded_and_the_run_goes_on(env, aws, s3, bucket, tmp_
     assert summary["files_found"] == len(docs) + len(errors) - 1  # the JSONL file holds two
 
 
-@pytest.mark.parametrize(
-    "failpoint", ["mid_file", "before_commit", "before_rename", "after_documents"]
-)
-def test_a_kill_mid_write_then_rerun_equals_an_uninterrupted_run(
-    corpus, reference, env, aws, s3, bucket, tmp_path, failpoint: str
+def test_kills_mid_commit_then_a_rerun_equals_an_uninterrupted_run(
+    uploaded, reference, env, aws, s3, tmp_path, prefect_harness
 ) -> None:
-    raw_a, raw_b = corpus
-    _upload(s3, raw_a, f"s3://{bucket}/raw_a")
-    _upload(s3, raw_b, f"s3://{bucket}/raw_b")
-    run_env = _run_env(env, aws, tmp_path)
+    """Killed on either side of the commit journal: with the four files uploaded but
+    undecided (the old partitions stay), then, in the run that cleans that up, with the
+    journal written and one table moved (the next run rolls it forward). ``mid_file`` and
+    ``before_rename`` run the same code as locally, where test_crash.py kills at each."""
+    from flows.ingest import ingest
+
+    bucket = uploaded
     curated = f"s3://{bucket}/curated"
-    args = ["--lock-ttl", "3", "--lock-timeout", "60"]
-    ok = _cli(run_env, "ingest", f"s3://{bucket}/raw_a", curated, "--ingest-date", DAY1, *args)
-    assert ok.returncode == 0, ok.stderr
-    killed = _cli(
-        run_env,
-        "ingest",
-        f"s3://{bucket}/raw_b",
-        curated,
-        "--ingest-date",
-        DAY2,
-        *args,
-        failpoint=failpoint,
-    )
-    assert killed.returncode != 0
-    _assert_readable(s3, f"{bucket}/curated", _options(aws))
-    assert s3.exists(f"{bucket}/curated/.thresher.lock")  # a killed run's lock stays...
-    started = time.monotonic()
-    rerun = _cli(run_env, "ingest", f"s3://{bucket}/raw_b", curated, "--ingest-date", DAY2, *args)
-    assert rerun.returncode == 0, rerun.stderr  # ...until it expires, and is taken over
-    assert time.monotonic() - started < 60
+    ingest(raw_dir=f"s3://{bucket}/raw_a", curated_dir=curated, ingest_date=DAY1)
+    args = [f"s3://{bucket}/raw_b", curated, "--ingest-date", DAY2, "--lock-ttl", "3"]
+    for failpoint in ("before_commit", "after_documents"):
+        killed = _cli(_run_env(env, aws, tmp_path), "ingest", *args, failpoint=failpoint)
+        assert killed.returncode == -9, killed.stderr
+        _assert_readable(s3, f"{bucket}/curated", _options(aws))
+        assert s3.exists(f"{bucket}/curated/.thresher.lock")  # a killed run's lock stays
+    journal = json.loads(s3.cat_file(f"{bucket}/curated/.thresher-commit.json"))
+    assert journal["ingest_date"] == DAY2
+    # ...until it expires; the next run takes it over and completes the commit first
+    ingest(raw_dir=f"s3://{bucket}/raw_b", curated_dir=curated, ingest_date=DAY2, lock_timeout=60)
     _assert_same(_contents(curated, _options(aws)), reference)
     assert not [k for k in s3.find(bucket) if k.endswith(".tmp") or "thresher-commit" in k]
 
