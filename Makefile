@@ -27,8 +27,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/thresher ingest $(RAW) $(CURATED)
 
+# Two test processes (pytest-xdist; a test file stays in one process, so its fixtures are
+# made once): most of the suite's time is spent waiting on Prefect runs, servers and
+# subprocesses. TEST_WORKERS=0 runs it in this process alone.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 # A local Prefect server (127.0.0.1:$${PREFECT_SERVER_API_PORT:-4200}, SQLite in .prefect/)
 # serving the deployments of prefect.yaml, detached; `make stop` stops both by PID.
