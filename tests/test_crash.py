@@ -26,6 +26,8 @@ from flows import store
 from schemas.tables import TABLES
 from tests.test_dedup import FOOTER, story, write
 
+pytestmark = pytest.mark.slow  # end-to-end: `pytest -m 'not slow'` skips it
+
 EXE = Path(sys.executable).parent / "thresher"
 DAY1, DAY2 = "2026-11-20", "2026-11-21"
 

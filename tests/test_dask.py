@@ -14,6 +14,8 @@ from schemas.tables import TABLES
 from tests.helpers import ingest_on_local_dask
 from tests.test_dedup import FOOTER, story, write
 
+pytestmark = pytest.mark.slow  # end-to-end: `pytest -m 'not slow'` skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 DAY = "2026-11-21"
 

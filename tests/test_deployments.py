@@ -20,6 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # end-to-end: `pytest -m 'not slow'` skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 PREFECT = Path(sys.executable).parent / "prefect"
 NAMES = ("serve", "server")
