@@ -162,3 +162,13 @@ def drops_by_priority(
         if kept_by != doc_ids[doc]:  # a document's own earlier version keeps it
             drops[doc][int(spos[k])] = kept_by
     return dict(drops)
+
+
+def source_order(source_path: str) -> tuple[str, int]:
+    """The order a run reads documents in: by file, and a JSONL file's records by line.
+
+    >>> sorted(["d.jsonl:10", "d.jsonl:2", "c.txt"], key=source_order)
+    ['c.txt', 'd.jsonl:2', 'd.jsonl:10']
+    """
+    path, _, line = source_path.rpartition(":")
+    return (path, int(line)) if path and line.isdigit() else (source_path, 0)

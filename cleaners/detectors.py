@@ -272,8 +272,8 @@ def find_attribution(page: Page) -> Detection:
 def find_dateline(page: Page) -> Detection:
     """Paragraphs that are only a date or time with dateline words ("Updated 01:23,
     21-Nov-2024", "Published 3 hours ago"); lifts ``published_at`` / ``updated_at``."""
-    filler = patterns.words("dateline")
-    byline = patterns.words("byline")  # "By Jane Doe, 3 May 2024": the name without "By"
+    filler = patterns.word_regex("dateline")
+    byline = patterns.word_regex("byline")  # "By Jane Doe, 3 May 2024": the name without "By"
     fetched = page.known.get("fetched_at")
     found: list[int] = []
     meta: dict[str, Any] = {}
@@ -365,7 +365,7 @@ def find_byline(page: Page) -> Detection:
        a site or role after it. A capitalised menu label ("Top Content", "Le Monde")
        elsewhere is not a name.
     """
-    prefix = patterns.words("byline")
+    prefix = patterns.word_regex("byline")
     header = page.header()[-BYLINE_WINDOW:]
     span = page.body_region()
     opening = [i for i in page.live() if span and span[0] <= i <= span[1]][:BYLINE_WINDOW]

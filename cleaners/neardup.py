@@ -40,34 +40,14 @@ def _identity(value: int) -> int:
     return value
 
 
-def _minhash(hashvalues: np.ndarray | None = None) -> MinHash:
+def _minhash() -> MinHash:
     return MinHash(
         num_perm=NUM_PERM,
         seed=SEED,
         hashfunc=_identity,
-        hashvalues=hashvalues,
         permutations=_TEMPLATE.permutations,
         scheme=SCHEME,
     )
-
-
-def shingles(text: str, size: int = SHINGLE_WORDS) -> list[bytes]:
-    """The distinct word ``size``-grams of the normalised text (one shingle if shorter).
-
-    >>> shingles("The cat sat on the mat today", 5)
-    [b'the cat sat on the', b'cat sat on the mat', b'sat on the mat today']
-    >>> shingles("Too short", 5)
-    [b'too short']
-    >>> shingles("   ")
-    []
-    """
-    words = normalise_for_hash(text).split()
-    if not words:
-        return []
-    if len(words) <= size:
-        return [" ".join(words).encode()]
-    grams = (" ".join(words[i : i + size]) for i in range(len(words) - size + 1))
-    return list(dict.fromkeys(g.encode() for g in grams))
 
 
 # Odd 64-bit multipliers that combine the word hashes of a shingle (position-dependent).

@@ -96,7 +96,7 @@ def any_whole(name: str) -> re.Pattern[str]:
 
 
 @cache
-def words(name: str) -> re.Pattern[str]:
+def word_regex(name: str) -> re.Pattern[str]:
     """A regex of the category's entries as whole words or phrases (``a|b|c`` per line)."""
     body = "|".join(f"(?:{p})" for p in lines(name))
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)

@@ -70,7 +70,7 @@ def pick_title(paragraphs: Sequence[str], reasons: Mapping[int, str]) -> int | N
     start = next((i for i in range(n) if body[i]), n)
     lead = [i for i in range(n) if body[i]][:TOPIC_PARAGRAPHS]
     topic = {w.lower() for i in lead for w in words(paragraphs[i]) if len(w) >= TOPIC_MIN_CHARS}
-    by = patterns.words("byline")
+    by = patterns.word_regex("byline")
     meta_line = [
         counts[i] <= META_MAX_WORDS
         and (reasons.get(i) in ("byline", "dateline") or bool(by.match(p)) or has_date(p))

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow.compute as pc
 
-from cleaners.dedup import MIN_CROSS_DOC_CHARS
+from cleaners.dedup import MIN_CROSS_DOC_CHARS, source_order
 from cleaners.neardup import NUM_PERM
 from flows.store import open_curated
 
@@ -52,7 +52,7 @@ class History:
     sources: dict[str, SeenSource] = field(default_factory=dict)
     # Bytes that failed on an earlier date (errors rows with a sha256), by sha256.
     failures: dict[str, SeenSource] = field(default_factory=dict)
-    # MinHash signatures (one row each) in (ingest_date, source_path) order, with the
+    # MinHash signatures (one row each) in (ingest_date, source order) order, with the
     # doc_id and near_dup_cluster of each row's document.
     signatures: np.ndarray = field(default_factory=lambda: np.empty((0, NUM_PERM), np.uint32))
     signature_docs: list[tuple[str, str | None]] = field(default_factory=list)
@@ -130,7 +130,10 @@ def load_history(
     for day, path in curated.partitions("documents", exclude_date):
         days.add(day)
         cols = ["doc_id", "source_path", "source_sha256", "near_dup_cluster", "minhash"]
-        table = curated.read_columns(path, "documents", cols).sort_by("source_path")
+        table = curated.read_columns(path, "documents", cols)
+        # the order the run that wrote it read them (x.jsonl:2 before x.jsonl:10)
+        paths = table["source_path"].to_pylist()
+        table = table.take(sorted(range(len(paths)), key=lambda i: source_order(paths[i])))
         for sha, src in zip(
             table["source_sha256"].to_pylist(), table["source_path"].to_pylist(), strict=True
         ):

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from cleaners.clean import CleanSettings
-from cleaners.dedup import DedupSettings, drops_by_priority
+from cleaners.dedup import DedupSettings, drops_by_priority, source_order
 from cleaners.document import (
     DocumentError,
     ProcessedDocument,
@@ -331,16 +331,6 @@ def dedup(
     return out, report
 
 
-def source_order(source_path: str) -> tuple[str, int]:
-    """The order a run reads documents in: by file, and a JSONL file's records by line.
-
-    >>> sorted(["d.jsonl:10", "d.jsonl:2", "c.txt"], key=source_order)
-    ['c.txt', 'd.jsonl:2', 'd.jsonl:10']
-    """
-    path, _, line = source_path.rpartition(":")
-    return (path, int(line)) if path and line.isdigit() else (source_path, 0)
-
-
 def table_rows(
     docs: list[ProcessedDocument],
     errors: list[tuple[str, str, str]],
@@ -457,19 +447,6 @@ class RunStats:
             "top_removed": [{"reason": r, "text": t, "count": n} for (r, t), n in top],
             "stage_seconds": {k: round(v, 3) for k, v in self.timings.items()},
         }
-
-
-def summarise(
-    docs: list[ProcessedDocument],
-    errors: list[tuple[str, str, str]],
-    found: int,
-    skipped: list[tuple[str, str]] | None = None,
-    near_dup_documents: int = 0,
-) -> dict[str, Any]:
-    """The summary of a run held in memory (one ``RunStats`` batch)."""
-    stats = RunStats()
-    stats.add(docs, errors, skipped or [], near_dup_documents)
-    return stats.summary(found)
 
 
 def report_markdown(summary: dict[str, Any]) -> str:

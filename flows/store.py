@@ -129,12 +129,6 @@ def curated_lock(
 
 # The columns that say "the same input" for the tables that carry ingested_at.
 _SAME_INPUT = {"documents": ("source_path", "source_sha256"), "errors": ("source_path", "error")}
-_SORT_KEYS = {
-    "documents": [("source_path", "ascending")],
-    "errors": [("source_path", "ascending")],
-    "paragraphs": [("doc_id", "ascending"), ("position", "ascending")],
-    "removed": [("doc_id", "ascending"), ("position", "ascending")],
-}
 
 
 def _first_ingested(old: pa.Table | None, keys: tuple[str, ...]) -> dict[tuple, Any]:
@@ -360,30 +354,9 @@ def open_curated(
     return LocalCurated(objstore.local_path(curated_dir))
 
 
-def write_run(
-    curated_dir: Path, ingest_date: str, rows: dict[str, list[dict[str, Any]]]
-) -> dict[str, int]:
-    """Write one run's rows, held in memory, as the whole partition of ``ingest_date`` in
-    every table (sorted: documents and errors by source path, paragraphs and removed
-    lines by document and position). Returns row counts per table."""
-    ordered = {
-        name: pa.Table.from_pylist(rows.get(name, []), schema=schema)
-        .sort_by(_SORT_KEYS[name])
-        .to_pylist()
-        for name, schema in TABLES.items()
-    }
-    writer = PartitionWriter(curated_dir, ingest_date)
-    try:
-        writer.append(ordered)
-    except BaseException:
-        writer.abort()
-        raise
-    return writer.commit()
-
-
 def clean_stale(curated_dir: Path) -> None:
-    """Remove temporary files (and staging folders of older versions) left by a killed
-    run. Call it only while holding ``curated_lock``, after ``recover``."""
+    """Remove temporary files left by a killed run. Call it only while holding
+    ``curated_lock``, after ``recover``."""
     root = Path(curated_dir)
     if not root.is_dir():
         return
@@ -394,9 +367,7 @@ def clean_stale(curated_dir: Path) -> None:
         if not folder.is_dir():
             continue
         for entry in folder.iterdir():
-            if entry.name.startswith(".") and entry.name.endswith((".stage", ".old")):
-                shutil.rmtree(entry, ignore_errors=True)
-            elif entry.is_dir():
+            if entry.is_dir():
                 for tmp in entry.glob(".*.tmp*"):  # ``.tmp`` (and older versions' ``.tmp.heads``)
                     tmp.unlink(missing_ok=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -219,6 +220,24 @@ def test_history_is_read_back_from_curated(tmp_path: Path, prefect_harness) -> N
     assert history.signatures.shape == (1, 64)
     assert load_history(curated, exclude_date="2026-11-20").paragraph_count == 0
     assert 0 < history.fingerprint_bytes() / history.paragraph_count < 64
+
+
+def test_history_keeps_the_order_a_run_read_records_in(tmp_path: Path) -> None:
+    """Issue 20, finding 1: ``x.jsonl:2`` comes before ``x.jsonl:10`` in the history, as
+    in the run that read them (not in the order of the strings)."""
+    from flows.pipeline import table_rows
+    from tests.helpers import write_run
+
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    raw.mkdir()
+    records = [json.dumps({"text": "\n\n".join(story(600 + i))}) for i in range(12)]
+    (raw / "x.jsonl").write_text("\n".join(records) + "\n")
+    batch = process_paths(raw, ["x.jsonl"])
+    write_run(curated, "2026-11-20", table_rows(batch.docs, batch.errors, datetime.now(UTC)))
+    history = load_history(curated, exclude_date="2026-11-21")
+    by_id = {d.doc_id: d.source_path for d in batch.docs}
+    order = [by_id[doc_id] for doc_id, _ in history.signature_docs]
+    assert order == [f"x.jsonl:{n}" for n in range(1, 13)]
 
 
 def test_syndicated_copy_next_day_is_flagged_against_history(

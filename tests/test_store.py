@@ -11,6 +11,7 @@ import pytest
 
 from flows import store
 from flows.pipeline import process_paths, table_rows
+from tests.helpers import write_run
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 BODY = "The regional council met on Tuesday to discuss the budget and voted to raise spending."
@@ -26,9 +27,9 @@ def test_rerun_replaces_the_whole_partition(tmp_path: Path) -> None:
     raw.mkdir()
     (raw / "a.txt").write_text(BODY + "\n\nFirst version of a.")
     (raw / "b.txt").write_text("Another story entirely. " + BODY.replace("council", "board"))
-    store.write_run(curated, "2026-11-21", _rows(raw, ["a.txt", "b.txt"]))
+    write_run(curated, "2026-11-21", _rows(raw, ["a.txt", "b.txt"]))
     (raw / "a.txt").write_text(BODY + "\n\nSecond version of a.")
-    store.write_run(curated, "2026-11-21", _rows(raw, ["a.txt"]))
+    write_run(curated, "2026-11-21", _rows(raw, ["a.txt"]))
     docs = pd.read_parquet(curated / "documents").set_index("source_path")
     assert list(docs.index) == ["a.txt"]
     assert "Second version" in docs.loc["a.txt", "text"]
@@ -43,14 +44,14 @@ def test_unchanged_rows_keep_their_first_ingested_at(tmp_path: Path) -> None:
     (raw / "b.txt").write_text("Another story entirely. " + BODY.replace("council", "board"))
     (raw / "bad.txt").write_bytes(b"")
     names = ["a.txt", "b.txt", "bad.txt"]
-    store.write_run(curated, "2026-11-21", _rows(raw, names))
+    write_run(curated, "2026-11-21", _rows(raw, names))
     files = sorted(curated.rglob("*.parquet"))
     before = [f.read_bytes() for f in files]
     later = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
-    store.write_run(curated, "2026-11-21", _rows(raw, names, later))
+    write_run(curated, "2026-11-21", _rows(raw, names, later))
     assert [f.read_bytes() for f in sorted(curated.rglob("*.parquet"))] == before
     (raw / "b.txt").write_text("A corrected story. " + BODY)
-    store.write_run(curated, "2026-11-21", _rows(raw, names, later))
+    write_run(curated, "2026-11-21", _rows(raw, names, later))
     docs = pd.read_parquet(curated / "documents").set_index("source_path")
     assert docs.loc["a.txt", "ingested_at"] == pd.Timestamp(NOW)
     assert docs.loc["b.txt", "ingested_at"] == pd.Timestamp(later)
@@ -60,12 +61,12 @@ def test_unchanged_rows_keep_their_first_ingested_at(tmp_path: Path) -> None:
 
 def test_no_staging_left_and_stale_staging_cleaned(tmp_path: Path) -> None:
     curated = tmp_path / "curated"
-    stale = curated / "documents" / ".ingest_date=2026-11-21.dead.stage"
-    stale.mkdir(parents=True)
-    (stale / "part-0.parquet").write_bytes(b"half a file")
+    stale = curated / "documents" / "ingest_date=2026-11-21" / ".part-0.parquet.dead.tmp"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half a file")  # what a killed run leaves
     store.clean_stale(curated)
     assert not stale.exists()
-    store.write_run(curated, "2026-11-21", {})
+    write_run(curated, "2026-11-21", {})
     hidden = [p for p in curated.rglob("*") if p.name.startswith(".")]
     assert hidden == []
     assert len(pd.read_parquet(curated / "documents")) == 0
