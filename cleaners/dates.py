@@ -6,32 +6,23 @@ languages; turning it into a datetime is python-dateutil's job. Naive times are 
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from dateutil import parser as date_parser
 
-from cleaners.patterns import CACHE_SIZE
+from cleaners import patterns
+from cleaners.patterns import CACHE_SIZE, DATA_DIR
 
-# Month names and abbreviations, en/de/fr/es/it/nl, mapped to English for dateutil.
+# Month names and abbreviations in the languages of cleaners/data/months.json, mapped to
+# the English abbreviation dateutil reads.
 MONTHS: dict[str, str] = {}
-for english, names in {
-    "Jan": "january jan januar janvier enero gennaio januari janv ene gen",
-    "Feb": "february feb februar février fevrier febrero febbraio februari févr fév",
-    "Mar": "march mar märz maerz mars marzo maart mär",
-    "Apr": "april apr avril abril aprile avr abr",
-    "May": "may mai mayo maggio mei mag",
-    "Jun": "june jun juni juin junio giugno giu",
-    "Jul": "july jul juli juillet julio luglio juil lug",
-    "Aug": "august aug août aout agosto augustus ago",
-    "Sep": "september sep sept septembre septiembre settembre set",
-    "Oct": "october oct oktober octobre octubre ottobre okt ott",
-    "Nov": "november nov novembre noviembre",
-    "Dec": "december dec dezember décembre decembre diciembre dicembre dez déc dic",
-}.items():
-    for name in names.split():
-        MONTHS.setdefault(name, english)
+for english, names in json.loads((DATA_DIR / "months.json").read_text("utf-8")).items():
+    if not english.startswith("_"):
+        for name in names:
+            MONTHS.setdefault(name, english)
 
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _TIME = r"\d{1,2}[:.h]\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?"
@@ -106,21 +97,10 @@ def parse_date(text: str) -> datetime | None:
 
 # "3 hours ago" and its kin: a count, a unit, and the word that makes it past.
 _AGO_UNITS: dict[str, timedelta] = {
-    word: step
-    for words, step in (
-        ("second seconds sec secs sekunden secondes segundos secondi", timedelta(seconds=1)),
-        ("minute minutes min mins minuten minutos minuti", timedelta(minutes=1)),
-        (
-            "hour hours hr hrs h stunde stunden heure heures hora horas ora ore uur",
-            timedelta(hours=1),
-        ),
-        ("day days tag tagen jour jours día días giorno giorni dag dagen", timedelta(days=1)),
-        (
-            "week weeks woche wochen semaine semaines semana semanas settimana settimane weken",
-            timedelta(weeks=1),
-        ),
-    )
-    for word in words.split()
+    word: timedelta(**{unit: 1})
+    for unit, words in json.loads((DATA_DIR / "time_units.json").read_text("utf-8")).items()
+    if not unit.startswith("_")
+    for word in words
 }
 # A count and a unit; the word that makes it past is tested apart (``_PAST_WORD``).
 _AGO = re.compile(
@@ -129,7 +109,7 @@ _AGO = re.compile(
     + r")\b",
     re.IGNORECASE,
 )
-_PAST_WORD = re.compile(r"\b(?:ago|vor|il y a|hace|há|fa|geleden|atrás)\b", re.IGNORECASE)
+_PAST_WORD = patterns.word_regex("past_word")
 
 
 def parse_relative(text: str, now: datetime) -> datetime | None:

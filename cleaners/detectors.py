@@ -11,11 +11,12 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from cleaners import dates, patterns
 from cleaners.page import (
+    SHORT_HEADING_WORDS,
     Page,
     ends_sentence,
     is_bullet,
@@ -51,33 +52,39 @@ BYLINE_WINDOW = 8
 SECTION_WINDOW = 8
 DATELINE_MAX_WORDS = 20
 ATTRIBUTION_MAX_WORDS = 40
+# A menu or account line has at most this many words.
+NAV_MAX_WORDS = 25
+# A section-tag line: at most this many characters, split into this many parts (or
+# introduced by a label such as "Topics:"), each a tag of at most TAG_MAX_WORDS words.
+SECTION_LINE_MAX_CHARS = 80
+SECTION_PARTS = (2, 6)
+TAG_MAX_WORDS = 4
+# A person's name: this many capitalised parts.
+NAME_PARTS = (2, 5)
 
-# Reported speech: a paragraph quoting somebody is body even when it says "subscribe".
-_QUOTED = re.compile(r"^[\"'«„]|\b(said|says|told|added|according to)\b", re.IGNORECASE)
-# What a banner asks of the reader, in the six banner languages.
-_CONSENT = re.compile(
-    r"\b(accept|agree|consent|settings|preferences|choices|continu|privacy|opt.out|"
-    r"akzeptier|zustimm|einverstanden|einstellungen|accept|paramètr|consentement|"
-    r"acepta|configuración|consentimiento|accett|consenso|akkoord|toestemming)",
-    re.IGNORECASE,
-)
-# The site speaking about its own cookies ("We use cookies to ...", "This website uses
-# cookies"), first-person verbs in the other languages: a banner even without a consent
-# word. A report about a company's cookies is third person and stays.
-_SITE_VOICE = re.compile(
-    r"\b(we( and our partners)? (use|may use|store)|(this|our) (site|website|page) uses|"
-    r"wir (verwenden|nutzen|setzen)|nous utilisons|(utilizamos|usamos)|(utilizziamo|usiamo)|"
-    r"wij gebruiken)\b.{0,40}\bcookies?\b",
-    re.IGNORECASE,
-)
-_UPDATED = re.compile(
-    r"\b(updated|modified|aktualisiert|mis à jour|mise à jour|actualizado|aggiornato|"
-    r"bijgewerkt)\b",
-    re.IGNORECASE,
-)
-_NAME_PART = re.compile(
-    r"^(?:[A-ZÀ-ÖØ-Þ][\w'’.-]*|[A-Z]\.|de|da|di|du|van|von|der|den|la|le|al|bin|ibn|y)$"
-)
+# A paragraph opening with one of these quotes somebody (reported speech: body).
+_OPENING_QUOTES = ('"', "'", "«", "„")
+# Language data (cleaners/data): what a cookie banner asks (consent), the site speaking
+# of its own cookies (site_voice), an update's dateline word (updated), reported speech
+# (quoted), section labels and home words of breadcrumbs, name particles.
+_NAME_SHAPE = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*|[A-Z]\."
+
+
+def _quoted(key: str) -> bool:
+    """Whether a paragraph reports somebody's words ("...", she said)."""
+    return key.startswith(_OPENING_QUOTES) or bool(patterns.word_regex("quoted").search(key))
+
+
+@cache
+def _section_label() -> re.Pattern[str]:
+    alternatives = "|".join(patterns.lines("section_label"))
+    return re.compile(rf"^(?:{alternatives})\s*:\s*", re.IGNORECASE)
+
+
+@cache
+def _name_part() -> re.Pattern[str]:
+    particles = "|".join(patterns.lines("name_particle"))
+    return re.compile(rf"^(?:{_NAME_SHAPE}|{particles})$")
 
 
 @dataclass
@@ -97,11 +104,11 @@ def find_cookie_banner(page: Page) -> Detection:
         for i in live
         if page.word_counts[i] <= COOKIE_MAX_WORDS
         and patterns.found_in("cookie_banner", page.keys[i])
-        and not _QUOTED.search(page.keys[i])
+        and not _quoted(page.keys[i])
         and (
             page.word_counts[i] <= COOKIE_BARE_WORDS
-            or _CONSENT.search(page.keys[i])
-            or _SITE_VOICE.search(page.keys[i])
+            or patterns.word_regex("consent").search(page.keys[i])
+            or patterns.word_regex("site_voice").search(page.keys[i])
         )
     ]
     found = set(banner)
@@ -124,7 +131,7 @@ def find_navigation(page: Page) -> Detection:
         [
             i
             for i in page.live()
-            if page.word_counts[i] <= 25 and patterns.is_whole("nav", page.keys[i])
+            if page.word_counts[i] <= NAV_MAX_WORDS and patterns.is_whole("nav", page.keys[i])
         ]
     )
 
@@ -137,7 +144,7 @@ def find_promos(page: Page) -> Detection:
             for i in page.live()
             if page.word_counts[i] <= PROMO_MAX_WORDS
             and patterns.found_in("promo", page.keys[i])
-            and not _QUOTED.search(page.keys[i])
+            and not _quoted(page.keys[i])
         ]
     )
 
@@ -194,7 +201,8 @@ def find_related_links(page: Page) -> Detection:
     pos = 0
     while pos < len(live):
         i = live[pos]
-        if patterns.is_whole("related_header", page.keys[i]) and page.word_counts[i] <= 8:
+        short = page.word_counts[i] <= SHORT_HEADING_WORDS
+        if short and patterns.is_whole("related_header", page.keys[i]):
             run = [i]
             pos += 1
             while pos < len(live) and _is_teaser(page.keys[live[pos]]):
@@ -296,7 +304,9 @@ def find_dateline(page: Page) -> Detection:
         if when is None and isinstance(fetched, datetime):  # "3 hours ago": from the fetch
             when = dates.parse_relative(key, fetched)
         if when is not None:
-            lifted["updated_at" if _UPDATED.search(key) else "published_at"] = when
+            lifted[
+                "updated_at" if patterns.word_regex("updated").search(key) else "published_at"
+            ] = when
         for field_name, value in lifted.items():
             if field_name not in meta:
                 meta[field_name] = value
@@ -311,30 +321,26 @@ def find_sections(page: Page) -> Detection:
     sections: list[str] = []
     for i in page.header()[-SECTION_WINDOW:] + page.footer()[:SECTION_WINDOW]:
         key = page.keys[i]
-        if ends_sentence(key) or len(key) > 80:
+        if ends_sentence(key) or len(key) > SECTION_LINE_MAX_CHARS:
             continue
-        label = re.sub(
-            r"^(topics?|tags?|sections?|themen|sujets|temas|argomenti)\s*:\s*",
-            "",
-            key,
-            flags=re.IGNORECASE,
-        )
+        label = _section_label().sub("", key)
         parts = [p for p in SECTION_SEPARATORS.split(label) if p]
         tagged = label != key and parts
-        if not tagged and not 2 <= len(parts) <= 6:
+        low, high = SECTION_PARTS
+        if not tagged and not low <= len(parts) <= high:
             continue
         if all(_is_tag(p) for p in parts):
             found.append(i)
-            sections.extend(
-                p for p in parts if p.lower() not in {"home", "start", "accueil", "inicio"}
-            )
+            sections.extend(p for p in parts if p.lower() not in patterns.lines("home"))
     return Detection(found, {"sections": sections} if sections else {})
 
 
 def _is_tag(part: str) -> bool:
     n = len(words(part))
     return (
-        1 <= n <= 4 and (part[:1].isupper() or part[:1].isdigit()) and last_char(part) not in ".,"
+        1 <= n <= TAG_MAX_WORDS
+        and (part[:1].isupper() or part[:1].isdigit())
+        and last_char(part) not in ".,"
     )
 
 
@@ -427,7 +433,8 @@ def _is_person_name(text: str) -> bool:
     """Two to five capitalised name parts, optionally two names joined by "and"/"&"."""
     for name in re.split(r"\s+(?:and|und|et|y|e|en|&)\s+", text):
         parts = name.split()
-        if not 2 <= len(parts) <= 5 or not all(_NAME_PART.match(p) for p in parts):
+        low, high = NAME_PARTS
+        if not low <= len(parts) <= high or not all(_name_part().match(p) for p in parts):
             return False
         if not parts[0][:1].isupper() or not parts[-1][:1].isupper():
             return False

@@ -22,14 +22,18 @@ HEADLINE_MAX_WORDS = 25
 # costs this much (a 100-item menu outweighs 400 words of teaser prose next to it).
 SHORT_SENTENCE_WORDS = 3
 MENU_PENALTY = 4.0
-# A list right after the body (same-shaped lines) is taken into it when it has this many
-# items of at most this many words.
 # A related-articles heading ("Read these next") weighs like this many words of prose:
 # the region crosses it only when much more article text follows.
 SECTION_BREAK_PENALTY = 60.0
 # A paragraph another rule removed (caption, promo, share...) weighs like a menu line.
 REMOVED_PENALTY = MENU_PENALTY
+# A list right after the body (same-shaped lines) is taken into it when it has this many
+# items of at most LIST_MAX_WORDS words; items after a line ending in ":" need this many
+# words at least.
 LIST_MIN_ITEMS = 3
+LIST_ITEM_MIN_WORDS = 3
+# A heading is short: at most this many words (a list's heading, a related-articles one).
+SHORT_HEADING_WORDS = 8
 LIST_MAX_WORDS = 30
 
 _WORD = re.compile(r"\w+(?:['’.-]\w+)*")
@@ -220,7 +224,8 @@ class Page:
         k = live.index(last) + 1  # once per document
         while k < len(live):
             start = k
-            if self.word_counts[live[k]] <= 8 and last_char(self.keys[live[k]]) not in ".!?":
+            heading = self.word_counts[live[k]] <= SHORT_HEADING_WORDS
+            if heading and last_char(self.keys[live[k]]) not in ".!?":
                 k += 1  # one heading above the list ("Qualified teams", "You need:")
                 if k >= len(live):
                     k = start
@@ -241,7 +246,7 @@ class Page:
             if self.body_like[i] or n > LIST_MAX_WORDS or key.endswith(("…", "...")):
                 break
             if after_colon:
-                if n < 3:
+                if n < LIST_ITEM_MIN_WORDS:
                     break
             else:
                 this = line_shape(key)
@@ -257,7 +262,7 @@ class Page:
         if self.body_like[i]:
             return float(n)
         key = self.keys[i]
-        if n <= 8 and patterns.is_whole("related_header", key):
+        if n <= SHORT_HEADING_WORDS and patterns.is_whole("related_header", key):
             return -SECTION_BREAK_PENALTY  # "Most read", "Read these next": the article ends
         if key.endswith(("…", "...")):  # a truncated teaser is never the article
             return -MENU_PENALTY
