@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -224,18 +223,28 @@ def extra_fields_json(meta: dict[str, Any]) -> str | None:
     return json.dumps(extra, sort_keys=True, ensure_ascii=False) if extra else None
 
 
-def process_document(
-    data: bytes,
-    source_path: str,
-    sidecar: dict[str, Any] | None = None,
-    settings: CleanSettings = CleanSettings(),
-    timings: dict[str, float] | None = None,
-) -> ProcessedDocument:
-    """Turn one raw plain-text document into its curated record.
+@dataclass(frozen=True)
+class Prepared:
+    """One document decoded, repaired and split into paragraphs, with what is known of
+    it: the first of the two stages (``prepare_*``, then ``build``), which a pipeline
+    times apart."""
 
-    Sidecar fields win over what is lifted from the text.
-    """
-    started = time.perf_counter()
+    paragraphs: list[str]
+    sha256: str
+    encoding: str
+    fixes: list[str]
+    known: dict[str, Any]
+    settings: CleanSettings
+    empty_message: str = "no text left after decoding and normalisation"
+    # The language the page declares (its ``lang``), the last resort for ``language``.
+    declared_language: str | None = None
+
+
+def prepare_document(
+    data: bytes, sidecar: dict[str, Any] | None = None, settings: CleanSettings = CleanSettings()
+) -> Prepared:
+    """Decode and repair one raw plain-text document. Sidecar fields win over what is
+    lifted from the text."""
     check_size(len(data), settings)
     if not data.strip():
         raise DocumentError("empty", "file is empty or only white space")
@@ -244,36 +253,27 @@ def process_document(
     except UndecodableError as exc:
         raise DocumentError("undecodable", str(exc)) from exc
     repaired = repair_text(decoded.text, uncurl_quotes=settings.uncurl_quotes)
-    _add(timings, "decode", started)
-    return _build(
+    return Prepared(
         split_paragraphs(repaired.text),
-        source_path=source_path,
         sha256=hashlib.sha256(data).hexdigest(),
         encoding=decoded.encoding,
         fixes=repaired.fixes,
         known=dict(sidecar or {}),
         settings=settings,
-        timings=timings,
     )
 
 
-def process_html(
+def prepare_html(
     data: bytes | str,
-    source_path: str,
     sidecar: dict[str, Any] | None = None,
     settings: CleanSettings = CleanSettings(),
     sha256: str | None = None,
-    timings: dict[str, float] | None = None,
-) -> ProcessedDocument:
-    """Turn one HTML page into its curated record: trafilatura extracts the main text and
-    the page's metadata, then the same repair and cleaners as plain text run on it.
-
-    Metadata precedence: sidecar, then the page's own metadata, then what the cleaners
-    lift from the text. The body-region detector (``outside_body``) and the line scorer
-    (``not_body``, trained on plain-text scrapes) are off here: finding the body is what
-    trafilatura just did, from the page structure.
-    """
-    started = time.perf_counter()
+) -> Prepared:
+    """Decode one HTML page and let trafilatura extract its main text and metadata, then
+    repair the text. Metadata precedence: sidecar, then the page's own metadata, then
+    what the cleaners lift from the text. The body-region detector (``outside_body``) and
+    the line scorer (``not_body``, trained on plain-text scrapes) are off here: finding
+    the body is what trafilatura just did, from the page structure."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     check_size(
         len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "replace")), settings
@@ -293,34 +293,25 @@ def process_html(
     except UndecodableError as exc:
         raise DocumentError("unparsable_html", str(exc)) from exc
     repaired = repair_text(page.text, uncurl_quotes=settings.uncurl_quotes)
-    _add(timings, "decode", started)  # decoding, extraction and repair
-    # trafilatura gives one paragraph (or list item, or table row) per line.
-    paragraphs = [line for line in repaired.text.split("\n") if line.strip()]
-    return _build(
-        paragraphs,
-        source_path=source_path,
+    return Prepared(
+        # trafilatura gives one paragraph (or list item, or table row) per line.
+        [line for line in repaired.text.split("\n") if line.strip()],
         sha256=sha256 or hashlib.sha256(raw).hexdigest(),
         encoding=decoded.encoding,
         fixes=repaired.fixes,
         known={**{k: v for k, v in page.metadata.items() if k != "language"}, **(sidecar or {})},
         settings=replace(settings, disabled=settings.disabled | HTML_DISABLED),
         empty_message="no main text found in the page",
-        timings=timings,
         declared_language=page.metadata.get("language"),
     )
 
 
-def process_record(
-    line: bytes,
-    source_path: str,
-    sidecar: dict[str, Any] | None = None,
-    settings: CleanSettings = CleanSettings(),
-    timings: dict[str, float] | None = None,
-) -> ProcessedDocument:
-    """Turn one JSONL line into its curated record. The record is a JSON object with
-    ``text`` or ``html`` and any source fields (``url``, ``site``, ``fetched_at``, ...);
-    its fields win over the dump's sidecar. ``source_sha256`` hashes the line's bytes."""
-    started = time.perf_counter()
+def prepare_record(
+    line: bytes, sidecar: dict[str, Any] | None = None, settings: CleanSettings = CleanSettings()
+) -> Prepared:
+    """Decode one JSONL line: a JSON object with ``text`` or ``html`` and any source
+    fields (``url``, ``site``, ``fetched_at``, ...); its fields win over the dump's
+    sidecar. ``source_sha256`` hashes the line's bytes."""
     check_size(len(line), settings)
     try:
         decoded = decode_bytes(line)
@@ -335,7 +326,7 @@ def process_record(
     sha256 = hashlib.sha256(line).hexdigest()
     html, text = record.get("html"), record.get("text")
     if isinstance(html, str) and html.strip():
-        return process_html(html, source_path, known, settings, sha256=sha256, timings=timings)
+        return prepare_html(html, known, settings, sha256=sha256)
     if not isinstance(text, str):
         fields = ", ".join(sorted(record)) or "none"
         raise DocumentError(
@@ -344,48 +335,60 @@ def process_record(
     if not text.strip():
         raise DocumentError("empty", "record's text is empty or only white space")
     repaired = repair_text(text, uncurl_quotes=settings.uncurl_quotes)
-    _add(timings, "decode", started)
-    return _build(
+    return Prepared(
         split_paragraphs(repaired.text),
-        source_path=source_path,
         sha256=sha256,
         encoding=decoded.encoding,
         fixes=repaired.fixes,
         known=known,
         settings=settings,
-        timings=timings,
     )
 
 
-def _add(timings: dict[str, float] | None, stage: str, started: float) -> None:
-    if timings is not None:
-        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
+def process_document(
+    data: bytes,
+    source_path: str,
+    sidecar: dict[str, Any] | None = None,
+    settings: CleanSettings = CleanSettings(),
+) -> ProcessedDocument:
+    """Turn one raw plain-text document into its curated record (``prepare_document``,
+    then ``build``)."""
+    return build(prepare_document(data, sidecar, settings), source_path)
+
+
+def process_html(
+    data: bytes | str,
+    source_path: str,
+    sidecar: dict[str, Any] | None = None,
+    settings: CleanSettings = CleanSettings(),
+    sha256: str | None = None,
+) -> ProcessedDocument:
+    """Turn one HTML page into its curated record (``prepare_html``, then ``build``)."""
+    return build(prepare_html(data, sidecar, settings, sha256), source_path)
+
+
+def process_record(
+    line: bytes,
+    source_path: str,
+    sidecar: dict[str, Any] | None = None,
+    settings: CleanSettings = CleanSettings(),
+) -> ProcessedDocument:
+    """Turn one JSONL line into its curated record (``prepare_record``, then ``build``)."""
+    return build(prepare_record(line, sidecar, settings), source_path)
 
 
 # Detectors that do not run on text trafilatura already extracted from a page.
 HTML_DISABLED = frozenset({"outside_body", "not_body"})
 
 
-def _build(
-    paragraphs: list[str],
-    *,
-    source_path: str,
-    sha256: str,
-    encoding: str,
-    fixes: list[str],
-    known: dict[str, Any],
-    settings: CleanSettings,
-    empty_message: str = "no text left after decoding and normalisation",
-    timings: dict[str, float] | None = None,
-    declared_language: str | None = None,
-) -> ProcessedDocument:
-    """Clean the paragraphs and assemble the record. The language is the one the source
-    states (sidecar or record), else the one detected in the cleaned text, else the one
-    the page declares (its ``lang``: templates often declare one language for every page,
-    so the text's evidence comes first)."""
-    started = time.perf_counter()
+def build(prepared: Prepared, source_path: str) -> ProcessedDocument:
+    """Clean a prepared document's paragraphs and assemble its record. The language is
+    the one the source states (sidecar or record), else the one detected in the cleaned
+    text, else the one the page declares (its ``lang``: templates often declare one
+    language for every page, so the text's evidence comes first)."""
+    paragraphs, known, settings = prepared.paragraphs, prepared.known, prepared.settings
     if not paragraphs:
-        raise DocumentError("empty", empty_message)
+        raise DocumentError("empty", prepared.empty_message)
     if len(paragraphs) > settings.max_paragraphs:
         raise DocumentError(
             "too_many_paragraphs",
@@ -405,19 +408,18 @@ def _build(
     language = (
         language_code(known.get("language"))
         or detect_language(text)
-        or language_code(declared_language)
+        or language_code(prepared.declared_language)
     )
     metadata.pop("language", None)
     if language:
         metadata["language"] = language
-    _add(timings, "clean", started)  # cleaning, language, fingerprints and signature
     return ProcessedDocument(
         doc_id=doc_id,
         source_path=source_path,
-        source_sha256=sha256,
+        source_sha256=prepared.sha256,
         metadata=metadata,
-        encoding=encoding,
-        encoding_fixes=fixes,
+        encoding=prepared.encoding,
+        encoding_fixes=prepared.fixes,
         text=text,
         paragraphs_before=len(paragraphs),
         chars_before=sum(len(p) for p in paragraphs),

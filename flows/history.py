@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, source_order
@@ -133,7 +134,8 @@ def load_history(
         table = curated.read_columns(path, "documents", cols)
         # the order the run that wrote it read them (x.jsonl:2 before x.jsonl:10)
         paths = table["source_path"].to_pylist()
-        table = table.take(sorted(range(len(paths)), key=lambda i: source_order(paths[i])))
+        order = sorted(range(len(paths)), key=lambda i: source_order(paths[i]))
+        table = table.take(pa.array(order, pa.int64()))
         for sha, src in zip(
             table["source_sha256"].to_pylist(), table["source_path"].to_pylist(), strict=True
         ):

@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,11 +20,13 @@ from cleaners.clean import CleanSettings
 from cleaners.dedup import DedupSettings, drops_by_priority, source_order
 from cleaners.document import (
     DocumentError,
+    Prepared,
     ProcessedDocument,
+    build,
     document_row,
-    process_document,
-    process_html,
-    process_record,
+    prepare_document,
+    prepare_html,
+    prepare_record,
 )
 from cleaners.neardup import NearDupIndex
 from flows import objstore
@@ -95,21 +98,37 @@ def _process_path(
     """Read and clean one raw file into ``out`` (documents, skipped or errors)."""
     sha = None
     try:
-        started = time.perf_counter()
-        source = read_source(root, rel, max_bytes=max_bytes, max_expansion=max_expansion)
-        out.timings["read"] = out.timings.get("read", 0.0) + time.perf_counter() - started
+        with timed(out.timings, "read"):
+            source = read_source(root, rel, max_bytes=max_bytes, max_expansion=max_expansion)
         if source_kind(rel) == "jsonl":
             _process_jsonl(source, settings, seen or {}, out)
             return
         sha = hashlib.sha256(source.data).hexdigest()
         if _seen_before(seen or {}, sha, rel, out):
             return
-        process = process_html if source_kind(rel) == "html" else process_document
-        out.docs.append(process(source.data, rel, source.sidecar, settings, timings=out.timings))
+        prepare = prepare_html if source_kind(rel) == "html" else prepare_document
+        with timed(out.timings, "decode"):  # decoding, extraction (HTML) and repair
+            prepared = prepare(source.data, source.sidecar, settings)
+        out.docs.append(_built(prepared, rel, out.timings))
     except DocumentError as exc:
         _error(out, rel, exc.code, exc.message, sha)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
         _error(out, rel, "internal_error", f"{type(exc).__name__}: {exc}", sha)
+
+
+@contextmanager
+def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    """Add the time the block takes to ``timings[stage]`` (stages: read, decode, clean)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
+
+
+def _built(prepared: Prepared, source_path: str, timings: dict[str, float]) -> ProcessedDocument:
+    with timed(timings, "clean"):  # cleaning, language, fingerprints and signature
+        return build(prepared, source_path)
 
 
 def _error(out: BatchResult, name: str, code: str, message: str, sha: str | None) -> None:
@@ -152,9 +171,9 @@ def _process_jsonl(
         try:
             if _seen_before(seen, sha, name, out):
                 continue
-            out.docs.append(
-                process_record(line, name, source.sidecar, settings, timings=out.timings)
-            )
+            with timed(out.timings, "decode"):
+                prepared = prepare_record(line, source.sidecar, settings)
+            out.docs.append(_built(prepared, name, out.timings))
         except DocumentError as exc:
             _error(out, name, exc.code, exc.message, sha)
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the file
