@@ -208,8 +208,8 @@ def _flow_parameters(args: argparse.Namespace) -> dict:
 def _explained(arg: str, settings: CleanSettings | None = None) -> ProcessedDocument:
     """Process one file (``.txt``, ``.html``, ``.gz``) or one JSONL record (``FILE:LINE``)
     with the cleaning settings ``ingest`` would use."""
-    from cleaners.document import DocumentError, process_document, process_html, process_record
-    from flows.sources import KINDS, read_source, source_kind
+    from cleaners.document import DocumentError, build
+    from flows.sources import READERS, read_source, source_kind, suffixes
 
     settings = settings or CleanSettings()
     path, line = Path(arg), None
@@ -221,22 +221,22 @@ def _explained(arg: str, settings: CleanSettings | None = None) -> ProcessedDocu
         raise DocumentError("usage", f"{path} is not a file")
     kind = source_kind(path.name)
     if kind is None:
-        names = ", ".join(KINDS)
+        names = ", ".join(suffixes())
         raise DocumentError(
             "usage", f"{path} is not an input thresher reads ({names}, each optionally .gz)"
         )
     if line is not None and kind != "jsonl":
         raise DocumentError("usage", f"FILE:LINE names a record of a JSONL file; {path} is not one")
+    if kind == "jsonl" and line is None:
+        raise DocumentError("usage", "name one record of a JSONL file as FILE:LINE")
     source = read_source(path.parent, path.name)
-    if kind == "jsonl":
-        if line is None:
-            raise DocumentError("usage", "name one record of a JSONL file as FILE:LINE")
-        lines = source.data.split(b"\n")
-        if not 1 <= line <= len(lines):
-            raise DocumentError("usage", f"{path} has no line {line}")
-        return process_record(lines[line - 1].rstrip(b"\r"), arg, source.sidecar, settings)
-    process = process_html if kind == "html" else process_document
-    return process(source.data, path.name, source.sidecar, settings)
+    reader = READERS[kind]
+    # the documents of the file as ingest reads them; a JSONL record by its line number
+    documents = dict(reader.documents(source))
+    name = path.name if line is None else f"{path.name}:{line}"
+    if name not in documents:
+        raise DocumentError("usage", f"{path} has no record on line {line}")
+    return build(reader.prepare(documents[name], source.sidecar, settings), name)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

@@ -24,15 +24,12 @@ from cleaners.document import (
     ProcessedDocument,
     build,
     document_row,
-    prepare_document,
-    prepare_html,
-    prepare_record,
 )
 from cleaners.neardup import NearDupIndex
 from flows import objstore
 from flows.history import History, SeenSource
 from flows.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
-from flows.sources import RawRoot, RawSource, read_source, source_kind
+from flows.sources import READERS, RawRoot, read_source, source_kind
 
 
 @dataclass
@@ -95,25 +92,31 @@ def _process_path(
     max_expansion: int,
     out: BatchResult,
 ) -> None:
-    """Read and clean one raw file into ``out`` (documents, skipped or errors)."""
-    sha = None
+    """Read one raw file and clean each document in it (its reader says how it splits:
+    one document, or a JSONL file's records) into ``out``: documents, skipped or errors.
+    A document that fails is an error of its own and the rest of the file goes on."""
     try:
         with timed(out.timings, "read"):
             source = read_source(root, rel, max_bytes=max_bytes, max_expansion=max_expansion)
-        if source_kind(rel) == "jsonl":
-            _process_jsonl(source, settings, seen or {}, out)
-            return
-        sha = hashlib.sha256(source.data).hexdigest()
-        if _seen_before(seen or {}, sha, rel, out):
-            return
-        prepare = prepare_html if source_kind(rel) == "html" else prepare_document
-        with timed(out.timings, "decode"):  # decoding, extraction (HTML) and repair
-            prepared = prepare(source.data, source.sidecar, settings)
-        out.docs.append(_built(prepared, rel, out.timings))
     except DocumentError as exc:
-        _error(out, rel, exc.code, exc.message, sha)
+        _error(out, rel, exc.code, exc.message, None)
+        return
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
-        _error(out, rel, "internal_error", f"{type(exc).__name__}: {exc}", sha)
+        _error(out, rel, "internal_error", f"{type(exc).__name__}: {exc}", None)
+        return
+    reader = READERS[str(source_kind(rel))]
+    for name, data in reader.documents(source):
+        sha = hashlib.sha256(data).hexdigest()
+        try:
+            if _seen_before(seen or {}, sha, name, out):
+                continue
+            with timed(out.timings, "decode"):  # decoding, extraction (HTML) and repair
+                prepared = reader.prepare(data, source.sidecar, settings)
+            out.docs.append(_built(prepared, name, out.timings))
+        except DocumentError as exc:
+            _error(out, name, exc.code, exc.message, sha)
+        except Exception as exc:  # noqa: BLE001 - one bad document must not stop the run
+            _error(out, name, "internal_error", f"{type(exc).__name__}: {exc}", sha)
 
 
 @contextmanager
@@ -155,29 +158,6 @@ def _seen_before(seen: Mapping[str, SeenSource], sha: str, path: str, out: Batch
             )
         )
     return True
-
-
-def _process_jsonl(
-    source: RawSource, settings: CleanSettings, seen: Mapping[str, SeenSource], out: BatchResult
-) -> None:
-    """Each non-blank line is a document named ``<file>:<line number>``; a bad line is an
-    error of its own and the rest of the file goes on."""
-    for number, line in enumerate(source.data.split(b"\n"), start=1):
-        line = line.rstrip(b"\r")
-        if not line.strip():
-            continue
-        name = f"{source.path}:{number}"
-        sha = hashlib.sha256(line).hexdigest()
-        try:
-            if _seen_before(seen, sha, name, out):
-                continue
-            with timed(out.timings, "decode"):
-                prepared = prepare_record(line, source.sidecar, settings)
-            out.docs.append(_built(prepared, name, out.timings))
-        except DocumentError as exc:
-            _error(out, name, exc.code, exc.message, sha)
-        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the file
-            _error(out, name, "internal_error", f"{type(exc).__name__}: {exc}", sha)
 
 
 @dataclass

@@ -16,12 +16,21 @@ import os
 import stat
 import zlib
 from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from cleaners.document import DocumentError, load_json, validate_sidecar
+from cleaners.document import (
+    DocumentError,
+    Prepared,
+    load_json,
+    prepare_document,
+    prepare_html,
+    prepare_record,
+    validate_sidecar,
+)
 from flows.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
 
 if TYPE_CHECKING:
@@ -29,13 +38,53 @@ if TYPE_CHECKING:
 
 SIDECAR_SUFFIX = ".meta.json"
 GZIP_SUFFIX = ".gz"
-KINDS: dict[str, Literal["text", "html", "jsonl"]] = {
-    ".txt": "text",
-    ".html": "html",
-    ".htm": "html",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",  # the same format under its other common name
+
+
+@dataclass(frozen=True)
+class RawSource:
+    path: str  # relative to RAW_DIR, POSIX separators
+    data: bytes
+    sidecar: dict[str, Any] | None
+
+
+def whole_file(source: RawSource) -> Iterator[tuple[str, bytes]]:
+    """One document: the file itself, named by its path."""
+    yield source.path, source.data
+
+
+def jsonl_records(source: RawSource) -> Iterator[tuple[str, bytes]]:
+    """Each non-blank line a document named ``<file>:<line number>``."""
+    for number, line in enumerate(source.data.split(b"\n"), start=1):
+        line = line.rstrip(b"\r")
+        if line.strip():
+            yield f"{source.path}:{number}", line
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One input format: the names it has, how a file splits into documents (name and
+    bytes each), and the first stage of processing one (``cleaners.document``)."""
+
+    suffixes: tuple[str, ...]
+    documents: Callable[[RawSource], Iterator[tuple[str, bytes]]]
+    prepare: Callable[..., Prepared]  # (bytes, sidecar, settings) -> Prepared
+
+
+# The formats thresher reads: ingest and explain both go through this table, so a new
+# format is a reader here (and its test).
+READERS: dict[str, Reader] = {
+    "text": Reader((".txt",), whole_file, prepare_document),
+    "html": Reader((".html", ".htm"), whole_file, prepare_html),
+    # .ndjson: the same format under its other common name
+    "jsonl": Reader((".jsonl", ".ndjson"), jsonl_records, prepare_record),
 }
+
+
+def suffixes() -> list[str]:
+    """The file names thresher reads, as suffixes (each also gzipped, ``.gz``)."""
+    return [suffix for reader in READERS.values() for suffix in reader.suffixes]
+
+
 # ...except that anything may expand to this much (a tiny file of repeated text).
 EXPANSION_FLOOR_BYTES = 1024 * 1024
 # A sidecar holds a few source fields: anything larger is refused unread.
@@ -43,7 +92,7 @@ MAX_SIDECAR_BYTES = 1024 * 1024
 _CHUNK = 1024 * 1024
 
 
-def source_kind(path: str) -> Literal["text", "html", "jsonl"] | None:
+def source_kind(path: str) -> str | None:
     """What a raw file is, from its name (``.gz`` looks at the name inside).
 
     >>> source_kind("a/story.HTML.gz"), source_kind("dump.ndjson"), source_kind("x.pdf")
@@ -52,14 +101,8 @@ def source_kind(path: str) -> Literal["text", "html", "jsonl"] | None:
     name = path.lower()
     if name.endswith(GZIP_SUFFIX):
         name = name[: -len(GZIP_SUFFIX)]
-    return KINDS.get(os.path.splitext(name)[1])
-
-
-@dataclass(frozen=True)
-class RawSource:
-    path: str  # relative to RAW_DIR, POSIX separators
-    data: bytes
-    sidecar: dict[str, Any] | None
+    suffix = os.path.splitext(name)[1]
+    return next((kind for kind, r in READERS.items() if suffix in r.suffixes), None)
 
 
 @dataclass(frozen=True)

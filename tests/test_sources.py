@@ -105,3 +105,29 @@ def test_count_inputs_counts_input_names_and_stops_at_the_bound(tmp_path: Path) 
     assert count_inputs(tmp_path, up_to=100) == 8
     assert count_inputs(tmp_path, up_to=3) == 3
     assert workers_for(0, count_inputs(tmp_path, up_to=2000), cores=4) == 1
+
+
+def test_one_reader_table_serves_ingest_and_explain(tmp_path: Path, monkeypatch) -> None:
+    """Issue 20, finding 2: a format is one entry of ``READERS``; listing, ingest's
+    batches and ``thresher explain`` all follow it."""
+    from cleaners.document import prepare_document
+    from flows import sources
+    from flows.cli import _explained
+    from flows.pipeline import process_paths
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    body = "The council met on Tuesday and voted to raise the school budget by ten percent."
+    (raw / "note.md").write_text(body + "\n\nSubscribe to our newsletter for more news.\n")
+    records = [json.dumps({"text": body}), "", json.dumps({"text": body + " Twice."})]
+    (raw / "x.jsonl").write_text("\n".join(records) + "\n")
+    assert sources.scan(raw).paths == ["x.jsonl"]  # .md is not a format yet
+    reader = sources.Reader((".md",), sources.whole_file, prepare_document)
+    monkeypatch.setitem(sources.READERS, "markdown", reader)
+    assert sources.scan(raw).paths == ["note.md", "x.jsonl"]
+    batch = process_paths(raw, ["note.md", "x.jsonl"])
+    assert [d.source_path for d in batch.docs] == ["note.md", "x.jsonl:1", "x.jsonl:3"]
+    assert batch.errors == []
+    explained = _explained(str(raw / "note.md"))
+    assert [p.text for p in explained.paragraphs] == [body]
+    assert _explained(f"{raw / 'x.jsonl'}:3").paragraphs[0].text == body + " Twice."
