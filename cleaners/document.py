@@ -52,6 +52,17 @@ class Paragraph(NamedTuple):
     norm_chars: int
 
 
+class RemovedLine(NamedTuple):
+    """A removed paragraph, as the ``removed`` table stores it."""
+
+    position: int
+    text: str
+    reason: str
+    # doc_id of the document that keeps the text (a duplicate; itself for a repeat
+    # within the document), else None
+    dup_of: str | None
+
+
 @dataclass
 class ProcessedDocument:
     doc_id: str
@@ -66,7 +77,7 @@ class ProcessedDocument:
     # Kept paragraphs, in order.
     paragraphs: list[Paragraph] = field(default_factory=list)
     # (position, text, reason, dup_of doc_id or None), in order.
-    removed: list[tuple[int, str, str, str | None]] = field(default_factory=list)
+    removed: list[RemovedLine] = field(default_factory=list)
     # MinHash of the cleaned text before cross-document dedup (None: no words).
     minhash: np.ndarray | None = None
     # doc_id of the first document of its near-duplicate group, if it has one.
@@ -85,11 +96,13 @@ class ProcessedDocument:
         keep = []
         for para in self.paragraphs:
             if para.position in dup_of:
-                self.removed.append((para.position, para.text, reason, dup_of[para.position]))
+                self.removed.append(
+                    RemovedLine(para.position, para.text, reason, dup_of[para.position])
+                )
             else:
                 keep.append(para)
         self.paragraphs = keep
-        self.removed.sort(key=lambda r: r[0])
+        self.removed.sort(key=lambda r: r.position)
         self.text = "\n\n".join(p.text for p in self.paragraphs)
 
 
@@ -399,7 +412,7 @@ def build(prepared: Prepared, source_path: str) -> ProcessedDocument:
     doc_id = make_doc_id(source_path)
     kept = [Paragraph(pos, text, *fingerprint_and_length(text)) for pos, text in result.kept]
     removed = [
-        (r.position, r.text, r.reason, doc_id if r.dup_of is not None else None)
+        RemovedLine(r.position, r.text, r.reason, doc_id if r.dup_of is not None else None)
         for r in result.removed
     ]
     text = "\n\n".join(p.text for p in kept)

@@ -259,7 +259,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"{path}: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
     rows = [(p.position, "kept", p.text) for p in doc.paragraphs]
-    rows += [(p, f"- {r}", t) for p, t, r, _ in doc.removed]
+    rows += [(r.position, f"- {r.reason}", r.text) for r in doc.removed]
     width = args.width
     # p(body): the line scorer's probability that the line is body, for the lines it
     # decided on; blank where a rule's removal was final.

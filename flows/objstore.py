@@ -49,6 +49,7 @@ from flows.sources import (
     GZIP_SUFFIX,
     MAX_SIDECAR_BYTES,
     SIDECAR_SUFFIX,
+    InputError,
     Listing,
     RawSource,
     parse_sidecar,
@@ -247,7 +248,7 @@ def scan_objects(place: Place) -> Listing:
         raise FileNotFoundError(f"raw folder not found: {place.url} (no objects under it)")
     paths: list[str] = []
     ignored: set[tuple[str, str]] = set()
-    problems: list[tuple[str, str, str]] = []
+    problems: list[InputError] = []
     for key in found:
         rel = key[len(prefix) :]
         parts = rel.split("/")
@@ -256,13 +257,15 @@ def scan_objects(place: Place) -> Listing:
             shown = "/".join(parts[: hidden + 1]) + ("/" if hidden < len(parts) - 1 else "")
             ignored.add((shown, "hidden"))
         elif not rel or rel.endswith("/") or "" in parts:
-            problems.append((rel or "(empty name)", "bad_name", "an object name with empty parts"))
+            problems.append(
+                InputError(rel or "(empty)", "bad_name", "an object name with empty parts")
+            )
         elif rel.endswith(SIDECAR_SUFFIX):
             continue
         elif source_kind(rel) is None:
             ignored.add((rel, "unsupported_type"))
         elif "\ufffd" in rel:
-            problems.append((rel, "bad_name", BAD_NAME))
+            problems.append(InputError(rel, "bad_name", BAD_NAME))
         else:
             paths.append(rel)
     return Listing(sorted(paths), sorted(problems), sorted(ignored))

@@ -29,14 +29,13 @@ from cleaners.neardup import NearDupIndex
 from flows import objstore
 from flows.history import History, SeenSource
 from flows.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
-from flows.sources import READERS, RawRoot, read_source, source_kind
+from flows.sources import READERS, InputError, RawRoot, read_source, source_kind
 
 
 @dataclass
 class BatchResult:
     docs: list[ProcessedDocument] = field(default_factory=list)
-    # (source_path, error code, message)
-    errors: list[tuple[str, str, str]] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
     # source_path -> sha256 of the bytes that failed, for errors whose bytes were read.
     error_sha: dict[str, str] = field(default_factory=dict)
     # (source_path, why): bytes already ingested, so not processed again.
@@ -75,7 +74,9 @@ def process_paths(
     try:
         root = RawRoot(objstore.local_path(raw_dir))  # opened once; every file reached from it
     except OSError as exc:
-        out.errors.extend((rel, "vanished", f"raw folder cannot be opened: {exc}") for rel in paths)
+        out.errors.extend(
+            InputError(rel, "vanished", f"raw folder cannot be opened: {exc}") for rel in paths
+        )
         return out
     with root:
         for rel in paths:
@@ -135,7 +136,7 @@ def _built(prepared: Prepared, source_path: str, timings: dict[str, float]) -> P
 
 
 def _error(out: BatchResult, name: str, code: str, message: str, sha: str | None) -> None:
-    out.errors.append((name, code, message))
+    out.errors.append(InputError(name, code, message))
     if sha is not None:
         out.error_sha[name] = sha
 
@@ -332,7 +333,7 @@ def dedup(
 
 def table_rows(
     docs: list[ProcessedDocument],
-    errors: list[tuple[str, str, str]],
+    errors: list[InputError],
     ingested_at: datetime,
     error_sha: Mapping[str, str] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
@@ -352,20 +353,16 @@ def table_rows(
             for d in docs
             for p in d.paragraphs
         ],
-        "removed": [
-            {"doc_id": d.doc_id, "position": p, "text": t, "reason": r, "dup_of": dup}
-            for d in docs
-            for p, t, r, dup in d.removed
-        ],
+        "removed": [{"doc_id": d.doc_id, **r._asdict()} for d in docs for r in d.removed],
         "errors": [
             {
-                "source_path": s,
-                "source_sha256": error_sha.get(s),
-                "error": c,
-                "message": m,
+                "source_path": e.source_path,
+                "source_sha256": error_sha.get(e.source_path),
+                "error": e.code,
+                "message": e.message,
                 "ingested_at": ingested_at,
             }
-            for s, c, m in errors
+            for e in errors
         ],
     }
 
@@ -401,7 +398,7 @@ class RunStats:
     def add(
         self,
         docs: list[ProcessedDocument],
-        errors: list[tuple[str, str, str]],
+        errors: list[InputError],
         skipped: list[tuple[str, str]],
         near_dup_documents: int = 0,
         still_failing: list[tuple[str, str]] | None = None,
@@ -409,13 +406,13 @@ class RunStats:
         self.written += len(docs)
         self.kept += sum(len(d.paragraphs) for d in docs)
         for d in docs:
-            for _, text, reason, _ in d.removed:
-                self.reasons[reason] += 1
-                self.lines[(reason, text)] += 1
+            for r in d.removed:
+                self.reasons[r.reason] += 1
+                self.lines[(r.reason, r.text)] += 1
         if len(self.lines) > self.MAX_DISTINCT_LINES:
             self.lines = Counter({k: n for k, n in self.lines.items() if n > 1})
         self.failed += len(errors)
-        self.error_codes.update(code for _, code, _ in errors)
+        self.error_codes.update(e.code for e in errors)
         self.skipped_count += len(skipped)
         self.skipped = sorted(self.skipped + skipped)[:SKIPPED_SHOWN]
         self.still_failing_count += len(still_failing or [])

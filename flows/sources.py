@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cleaners.document import (
     DocumentError,
@@ -105,14 +105,22 @@ def source_kind(path: str) -> str | None:
     return next((kind for kind, r in READERS.items() if suffix in r.suffixes), None)
 
 
+class InputError(NamedTuple):
+    """An input that could not be ingested: an ``errors`` row without its run fields."""
+
+    source_path: str
+    code: str
+    message: str
+
+
 @dataclass(frozen=True)
 class Listing:
     """What a walk of RAW_DIR found. Every entry is accounted for in one of three lists
     (sidecars aside: they belong to their file)."""
 
     paths: list[str]  # raw documents to read, sorted (the order that decides keepers)
-    # (path, error code, message): inputs that cannot be read; they go to ``errors``.
-    problems: list[tuple[str, str, str]] = field(default_factory=list)
+    # Inputs that cannot be read; they go to ``errors``.
+    problems: list[InputError] = field(default_factory=list)
     # (path, code): entries that are not inputs by design, counted and listed in the
     # summary: ``hidden`` (dot-files and dot-folders), ``folder_symlink`` (not followed),
     # ``unsupported_type`` (a name thresher does not read).
@@ -153,7 +161,7 @@ def scan(raw_dir: Path | str, storage_options: dict[str, Any] | None = None) -> 
     if not root.is_dir():
         raise FileNotFoundError(f"raw folder not found: {root}")
     paths: list[str] = []
-    problems: list[tuple[str, str, str]] = []
+    problems: list[InputError] = []
     ignored: list[tuple[str, str]] = []
     with RawRoot(root) as raw:
         pending = [""]
@@ -164,7 +172,9 @@ def scan(raw_dir: Path | str, storage_options: dict[str, Any] | None = None) -> 
             except (OSError, DocumentError) as exc:
                 why = exc.message if isinstance(exc, DocumentError) else exc.strerror
                 problems.append(
-                    (shown_name(folder or "."), "unreadable_folder", f"cannot list it: {why}")
+                    InputError(
+                        shown_name(folder or "."), "unreadable_folder", f"cannot list it: {why}"
+                    )
                 )
                 continue
             subfolders = []
@@ -181,7 +191,7 @@ def scan(raw_dir: Path | str, storage_options: dict[str, Any] | None = None) -> 
                 elif source_kind(name) is None:
                     ignored.append((shown_name(rel), "unsupported_type"))
                 elif not _is_utf8(rel):
-                    problems.append((shown_name(rel), "bad_name", BAD_NAME))
+                    problems.append(InputError(shown_name(rel), "bad_name", BAD_NAME))
                 else:
                     paths.append(rel)
             pending.extend(reversed(subfolders))

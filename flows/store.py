@@ -131,6 +131,28 @@ def curated_lock(
 _SAME_INPUT = {"documents": ("source_path", "source_sha256"), "errors": ("source_path", "error")}
 
 
+def check_row_keys(table: str, row: dict[str, Any]) -> None:
+    """Raise ValueError unless ``row`` has exactly the columns of ``table``'s schema.
+
+    >>> check_row_keys("errors", {"source_path": "a", "source_sha256": None, "eror": "x",
+    ...     "message": "m", "ingested_at": None})
+    Traceback (most recent call last):
+    ...
+    ValueError: a row for errors does not match its schema: missing error; unknown eror
+    """
+    declared = TABLES[table].names
+    missing = [c for c in declared if c not in row]
+    unknown = [k for k in row if k not in declared]
+    if missing or unknown:
+        parts = [
+            f"missing {', '.join(missing)}" if missing else "",
+            f"unknown {', '.join(unknown)}" if unknown else "",
+        ]
+        raise ValueError(
+            f"a row for {table} does not match its schema: " + "; ".join(p for p in parts if p)
+        )
+
+
 def _first_ingested(old: pa.Table | None, keys: tuple[str, ...]) -> dict[tuple, Any]:
     if old is None:
         return {}
@@ -175,11 +197,17 @@ class PartitionWriter:
         return None if ref is None else self.curated.read_columns(ref, name, columns)
 
     def append(self, rows: dict[str, list[dict[str, Any]]]) -> None:
-        """Append one batch's rows (in the order they should be read back)."""
+        """Append one batch's rows (in the order they should be read back). Each row's
+        keys must be its table's columns: Arrow would turn a misspelt key into a silent
+        null column."""
+        unknown = set(rows) - set(TABLES)
+        if unknown:
+            raise ValueError(f"rows for tables the schema does not declare: {sorted(unknown)}")
         for name, schema in TABLES.items():
             batch = rows.get(name) or []
             if not batch:
                 continue
+            check_row_keys(name, batch[0])
             if name in _SAME_INPUT:
                 keys, first = _SAME_INPUT[name], self._first[name]
                 for row in batch:

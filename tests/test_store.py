@@ -103,3 +103,15 @@ def test_a_commit_that_fails_after_its_journal_is_completed_not_dropped(
     assert store.pending_commit(curated) is None
     counts = {t: len(pd.read_parquet(curated / t)) for t in ("documents", "paragraphs", "errors")}
     assert counts == {"documents": 1, "paragraphs": 1, "errors": 1}
+
+
+def test_a_row_whose_keys_differ_from_the_schema_is_refused(tmp_path: Path) -> None:
+    """Issue 20, finding 3: Arrow would store a misspelt key as a silent null column."""
+    writer = store.PartitionWriter(tmp_path / "curated", "2026-11-21")
+    row = {"source_path": "a", "source_sha256": None, "eror": "x", "message": "m"}
+    with pytest.raises(ValueError, match="missing error, ingested_at; unknown eror"):
+        writer.append({"errors": [row]})
+    with pytest.raises(ValueError, match="tables the schema does not declare"):
+        writer.append({"document": []})
+    writer.abort()
+    assert not any((tmp_path / "curated").rglob("*.parquet"))
