@@ -372,10 +372,10 @@ def open_curated(
 ) -> Curated:
     """CURATED_DIR as a local folder (a path or ``file://``) or on an object store (any
     other fsspec URL); an already opened one is returned as it is."""
-    if isinstance(curated_dir, LocalCurated) or hasattr(curated_dir, "place"):
-        return curated_dir  # type: ignore[return-value]
     from flows import objstore
 
+    if isinstance(curated_dir, LocalCurated | objstore.ObjectCurated):
+        return curated_dir
     if objstore.is_url(curated_dir):
         place = objstore.open_place(str(curated_dir), storage_options)
         return objstore.ObjectCurated(place, lock_ttl or objstore.DEFAULT_LOCK_TTL)
