@@ -268,19 +268,7 @@ def _ingest_run(
 ) -> dict[str, Any]:
     log = get_run_logger()
     ingested_at = datetime.now(UTC).replace(microsecond=0)
-    completed = curated.recover()
-    if completed:
-        log.warning("completed the commit of %s that an earlier run left unfinished", completed)
-    curated.clean_stale()
-    store.refuse_backfill(curated, day)
-    history = read_history(curated, day, dedup_settings.min_cross_doc_chars)
-    log.info(
-        "history: %d earlier partitions, %d documents, %d paragraph fingerprints (%.1f MB)",
-        len(history.partitions),
-        len(history.sources),
-        history.paragraph_count,
-        history.fingerprint_bytes() / 1e6,
-    )
+    history = _start(curated, day, dedup_settings.min_cross_doc_chars)
     listing = list_sources(raw_dir, storage_options)
     paths = listing.paths
     batches = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
@@ -314,56 +302,10 @@ def _ingest_run(
         # Batches are cleaned concurrently (at most ``in_flight`` at once, so memory holds
         # a few batches, not the run), fed to dedup in order and set aside on disk; once
         # every keeper is known, they are read back in order, deduplicated and written.
-        cleaned = 0
-        _progress("cleaning", 0, len(batches), 0)
-        for n, result in enumerate(in_order(submit, batches, in_flight), start=1):
-            started = time.perf_counter()
-            docs, report = run.feed(result.docs)
-            result.docs = []  # set aside once, as ``docs``
-            aside.put((docs, result, report))
-            cleaned += len(docs)
-            _progress("cleaning", n, len(batches), cleaned)
-            stats.timings.update({**result.timings, "dedup": time.perf_counter() - started})
-            log.info(
-                "batch %d/%d cleaned: %d documents, %d skipped, %d failed",
-                n,
-                len(batches),
-                len(docs),
-                len(result.skipped) + len(report.skipped) + len(result.still_failing),
-                len(result.errors),
-            )
-        started = time.perf_counter()
-        run.finish()
-        stats.timings["dedup"] += time.perf_counter() - started
-        written = 0
-        for n, (docs, result, report) in enumerate(aside.take(), start=1):
-            started = time.perf_counter()
-            run.apply(docs)
-            deduped = time.perf_counter()
-            errors = sorted(result.errors)
-            writer.append(pipeline.table_rows(docs, errors, ingested_at, result.error_sha))
-            stats.timings.update(
-                {"dedup": deduped - started, "write": time.perf_counter() - deduped}
-            )
-            stats.add(
-                docs,
-                errors,
-                result.skipped + report.skipped,
-                report.near_dup_documents,
-                result.still_failing,
-            )
-            written += len(docs)
-            _progress("writing", n, len(batches), written)
+        _clean(submit, batches, in_flight, run, stats, aside)
+        _write(aside, len(batches), run, writer, stats, ingested_at)
         dropped = writer.dropped_documents()
-        if dropped:
-            log.warning(
-                "%s is re-run: %d documents its partition held are not in this run (their "
-                "inputs are gone or now fail) and leave the date: %s%s",
-                day,
-                len(dropped),
-                ", ".join(dropped[: pipeline.SKIPPED_SHOWN]),
-                " ..." if len(dropped) > pipeline.SKIPPED_SHOWN else "",
-            )
+        _warn_dropped(day, dropped)
         started = time.perf_counter()
         counts = commit_curated(writer)
         stats.timings["write"] += time.perf_counter() - started
@@ -380,6 +322,100 @@ def _ingest_run(
     summary["dropped_from_date"] = dropped[: pipeline.SKIPPED_SHOWN]
     summary["dedup_state_mb"] = round(run.state_bytes() / 1e6, 1)
     return summary
+
+
+def _start(curated: store.Curated, day: str, min_chars: int) -> History:
+    """A run's first steps under the lock: finish a commit an earlier run left, remove
+    its leftovers, refuse a backfill, and read the history."""
+    log = get_run_logger()
+    completed = curated.recover()
+    if completed:
+        log.warning("completed the commit of %s that an earlier run left unfinished", completed)
+    curated.clean_stale()
+    store.refuse_backfill(curated, day)
+    history = read_history(curated, day, min_chars)
+    log.info(
+        "history: %d earlier partitions, %d documents, %d paragraph fingerprints (%.1f MB)",
+        len(history.partitions),
+        len(history.sources),
+        history.paragraph_count,
+        history.fingerprint_bytes() / 1e6,
+    )
+    return history
+
+
+def _clean(
+    submit: Callable[[list[str]], PrefectFuture],
+    batches: list[list[str]],
+    in_flight: int,
+    run: pipeline.RunDedup,
+    stats: pipeline.RunStats,
+    aside: store.BatchSpill,
+) -> None:
+    """Clean every batch, feed it to dedup in order and set it aside; then decide the
+    run's keepers."""
+    log = get_run_logger()
+    cleaned = 0
+    _progress("cleaning", 0, len(batches), 0)
+    for n, result in enumerate(in_order(submit, batches, in_flight), start=1):
+        started = time.perf_counter()
+        docs, report = run.feed(result.docs)
+        result.docs = []  # set aside once, as ``docs``
+        aside.put((docs, result, report))
+        cleaned += len(docs)
+        _progress("cleaning", n, len(batches), cleaned)
+        stats.timings.update({**result.timings, "dedup": time.perf_counter() - started})
+        log.info(
+            "batch %d/%d cleaned: %d documents, %d skipped, %d failed",
+            n,
+            len(batches),
+            len(docs),
+            len(result.skipped) + len(report.skipped) + len(result.still_failing),
+            len(result.errors),
+        )
+    started = time.perf_counter()
+    run.finish()
+    stats.timings["dedup"] += time.perf_counter() - started
+
+
+def _write(
+    aside: store.BatchSpill,
+    total: int,
+    run: pipeline.RunDedup,
+    writer: store.PartitionWriter,
+    stats: pipeline.RunStats,
+    ingested_at: datetime,
+) -> None:
+    """Read the batches back in order, deduplicate each and append its rows."""
+    written = 0
+    for n, (docs, result, report) in enumerate(aside.take(), start=1):
+        started = time.perf_counter()
+        run.apply(docs)
+        deduped = time.perf_counter()
+        errors = sorted(result.errors)
+        writer.append(pipeline.table_rows(docs, errors, ingested_at, result.error_sha))
+        stats.timings.update({"dedup": deduped - started, "write": time.perf_counter() - deduped})
+        stats.add(
+            docs,
+            errors,
+            result.skipped + report.skipped,
+            report.near_dup_documents,
+            result.still_failing,
+        )
+        written += len(docs)
+        _progress("writing", n, total, written)
+
+
+def _warn_dropped(day: str, dropped: list[str]) -> None:
+    if dropped:
+        get_run_logger().warning(
+            "%s is re-run: %d documents its partition held are not in this run (their "
+            "inputs are gone or now fail) and leave the date: %s%s",
+            day,
+            len(dropped),
+            ", ".join(dropped[: pipeline.SKIPPED_SHOWN]),
+            " ..." if len(dropped) > pipeline.SKIPPED_SHOWN else "",
+        )
 
 
 # The body of ``ingest`` as a subflow, for when it runs with another task runner.
