@@ -20,7 +20,7 @@ from cleaners.clean import CleanSettings
 
 # Only settings here: `thresher ingest` is a supervisor that starts the run as a child
 # process, and should start fast (flows.sources would import trafilatura).
-from flows.settings import DEFAULT_LOCK_TIMEOUT, SETTING, SETTINGS, Setting
+from flows.settings import DEFAULT_LOCK_TIMEOUT, SETTING, SETTINGS, Setting, is_url, local_path
 
 if TYPE_CHECKING:
     from cleaners.document import ProcessedDocument
@@ -426,10 +426,7 @@ def location(value: str) -> Path | str:
     >>> location("file:///data/raw"), location("s3://lake/raw")
     (PosixPath('/data/raw'), 's3://lake/raw')
     """
-    scheme, sep, _ = value.partition("://")
-    if sep and scheme.lower() != "file":
-        return value
-    return Path(value[len("file://") :] if sep else value)
+    return value if is_url(value) else local_path(value)
 
 
 def json_object(value: str) -> dict[str, Any]:

@@ -43,7 +43,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cleaners.document import DocumentError
-from flows.settings import DEFAULT_LOCK_TTL, SECRETS_FROM, storage_options_problems
+from flows.settings import (
+    DEFAULT_LOCK_TTL,
+    SECRETS_FROM,
+    URL_SCHEME,
+    storage_options_problems,
+)
 from flows.sources import (
     BAD_NAME,
     GZIP_SUFFIX,
@@ -69,7 +74,6 @@ from flows.store import (
 from schemas.tables import PARTITION_KEY, SCHEMA_VERSION, TABLES
 
 ENV_OPTIONS = "THRESHER_STORAGE_OPTIONS"
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _CHUNK = 1024 * 1024
 # Extras that bring each protocol's file system (the README's "Object storage").
 EXTRAS = {
@@ -89,28 +93,6 @@ class StorageError(CuratedError):
     setting, a store that cannot be locked); the message says what to do."""
 
 
-def is_url(value: str | os.PathLike[str]) -> bool:
-    """Whether a RAW_DIR / CURATED_DIR names object storage (a ``file://`` URL is local).
-
-    >>> is_url("s3://lake/raw"), is_url("file:///tmp/raw"), is_url("raw"), is_url(Path("x"))
-    (True, False, False, False)
-    """
-    if not isinstance(value, str):
-        return False
-    match = _SCHEME.match(value)
-    return match is not None and match.group(1).lower() != "file"
-
-
-def local_path(value: str | os.PathLike[str]) -> Path:
-    """A local folder from a plain path or a ``file://`` URL.
-
-    >>> local_path("file:///tmp/raw"), local_path("curated")
-    (PosixPath('/tmp/raw'), PosixPath('curated'))
-    """
-    text = os.fspath(value)
-    return Path(text[len("file://") :] if text.lower().startswith("file://") else text)
-
-
 def shown_url(url: str) -> str:
     """A URL as it may be logged: user information and query strings (which can hold a
     key or a SAS token) replaced by ``***``.
@@ -118,7 +100,7 @@ def shown_url(url: str) -> str:
     >>> shown_url("s3://AKIA:SECRET@lake/raw"), shown_url("az://c/raw?sig=abc"), shown_url("gs://b/x")
     ('s3://***@lake/raw', 'az://c/raw?***', 'gs://b/x')
     """
-    match = _SCHEME.match(url)
+    match = URL_SCHEME.match(url)
     if not match:
         return url
     rest = url[match.end() :]
@@ -191,7 +173,7 @@ def open_place(url: str, storage_options: dict[str, Any] | None = None) -> Place
             f"through the environment: {SECRETS_FROM}"
         )
     options = {**env_options(), **(storage_options or {})}
-    scheme = _SCHEME.match(url).group(1).lower() if _SCHEME.match(url) else ""
+    scheme = URL_SCHEME.match(url).group(1).lower() if URL_SCHEME.match(url) else ""
     try:
         # A file system of its own (not fsspec's shared instance): listings another
         # process changed are never answered from an old instance's cache.

@@ -28,7 +28,7 @@ from cleaners.document import (
 from cleaners.neardup import NearDupIndex
 from flows import objstore
 from flows.history import History, SeenSource
-from flows.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
+from flows.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION, is_url, local_path
 from flows.sources import READERS, InputError, RawRoot, read_source, source_kind
 
 
@@ -66,13 +66,13 @@ def process_paths(
     ``raw_dir`` may be an object-store URL: the batch reads its objects directly (a Dask
     worker too), with ``storage_options`` and the worker's own environment."""
     out = BatchResult()
-    if objstore.is_url(raw_dir):
+    if is_url(raw_dir):
         place = objstore.open_place(str(raw_dir), storage_options)
         for rel in paths:
             _process_path(place, rel, settings, max_bytes, seen, max_expansion, out)
         return out
     try:
-        root = RawRoot(objstore.local_path(raw_dir))  # opened once; every file reached from it
+        root = RawRoot(local_path(raw_dir))  # opened once; every file reached from it
     except OSError as exc:
         out.errors.extend(
             InputError(rel, "vanished", f"raw folder cannot be opened: {exc}") for rel in paths

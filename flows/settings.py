@@ -10,9 +10,11 @@ allowed, and nothing is touched.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS, REASONS
@@ -208,6 +210,30 @@ NUMERIC: dict[str, tuple[type, float, Limit]] = {
 
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A URL's scheme ("s3" of s3://lake/raw).
+URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def is_url(value: str | os.PathLike[str]) -> bool:
+    """Whether a RAW_DIR / CURATED_DIR names object storage (a ``file://`` URL is local).
+
+    >>> is_url("s3://lake/raw"), is_url("file:///tmp/raw"), is_url("raw"), is_url(Path("x"))
+    (True, False, False, False)
+    """
+    if not isinstance(value, str):
+        return False
+    match = URL_SCHEME.match(value)
+    return match is not None and match.group(1).lower() != "file"
+
+
+def local_path(value: str | os.PathLike[str]) -> Path:
+    """A local folder from a plain path or a ``file://`` URL.
+
+    >>> local_path("file:///tmp/raw"), local_path("curated")
+    (PosixPath('/tmp/raw'), PosixPath('curated'))
+    """
+    text = os.fspath(value)
+    return Path(text[len("file://") :] if text.lower().startswith("file://") else text)
 
 
 def canonical_date(value: str) -> str:

@@ -31,7 +31,7 @@ from cleaners.document import (
     prepare_record,
     validate_sidecar,
 )
-from flows.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION
+from flows.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION, is_url, local_path
 
 if TYPE_CHECKING:
     from flows.objstore import Place
@@ -155,9 +155,9 @@ def scan(raw_dir: Path | str, storage_options: dict[str, Any] | None = None) -> 
     decides)."""
     from flows import objstore
 
-    if objstore.is_url(raw_dir):
+    if is_url(raw_dir):
         return objstore.scan_objects(objstore.open_place(str(raw_dir), storage_options))
-    root = objstore.local_path(raw_dir)
+    root = local_path(raw_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"raw folder not found: {root}")
     paths: list[str] = []
@@ -208,9 +208,9 @@ def count_inputs(
     ``up_to`` (a quick look for deciding how to run, not the listing a run reads)."""
     from flows import objstore
 
-    if objstore.is_url(raw_dir):
+    if is_url(raw_dir):
         return objstore.count_objects(objstore.open_place(str(raw_dir), storage_options), up_to)
-    raw_dir = objstore.local_path(raw_dir)
+    raw_dir = local_path(raw_dir)
     found = 0
     for _, dirnames, filenames in os.walk(raw_dir):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]

@@ -373,13 +373,14 @@ def open_curated(
     """CURATED_DIR as a local folder (a path or ``file://``) or on an object store (any
     other fsspec URL); an already opened one is returned as it is."""
     from flows import objstore
+    from flows.settings import is_url, local_path
 
     if isinstance(curated_dir, LocalCurated | objstore.ObjectCurated):
         return curated_dir
-    if objstore.is_url(curated_dir):
+    if is_url(curated_dir):
         place = objstore.open_place(str(curated_dir), storage_options)
         return objstore.ObjectCurated(place, lock_ttl or objstore.DEFAULT_LOCK_TTL)
-    return LocalCurated(objstore.local_path(curated_dir))
+    return LocalCurated(local_path(curated_dir))
 
 
 def clean_stale(curated_dir: Path) -> None:
