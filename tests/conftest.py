@@ -26,7 +26,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
-CASES = Path(__file__).resolve().parent / "cases"
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,56 @@ import pyarrow as pa
 
 from flows.store import PartitionWriter
 from schemas.tables import TABLES
+
+# The data-driven cleaning cases (label, input, expected), one JSON file per category.
+CASES = Path(__file__).resolve().parent / "cases"
+
+NOUNS = ["council", "harbour", "school", "bridge", "library", "market", "festival", "clinic"]
+PLACES = ["Northport", "Eastbay", "Millbrook", "Southend", "Kingsford", "Ashdale"]
+VERBS = ["reopened", "expanded", "was inspected", "was criticised", "won funding"]
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+UNITS = ["months", "weeks", "years"]
+FOOTER = (
+    "The Northport Gazette is an independent newspaper owned by its readers and has "
+    "served the harbour towns since 1884; letters to the editor are always welcome."
+)
+
+
+def story(seed: int, paragraphs: int = 5) -> list[str]:
+    """Paragraphs of plausible news prose, different for every seed."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(paragraphs):
+        sentences = [
+            f"The {rng.choice(NOUNS)} in {rng.choice(PLACES)} {rng.choice(VERBS)} on "
+            f"{rng.choice(DAYS)} after {rng.randint(2, 40)} {rng.choice(UNITS)} of work "
+            f"on the {rng.choice(NOUNS)}, according to officials who spoke to reporters."
+            for _ in range(rng.randint(2, 3))
+        ]
+        out.append(" ".join(sentences))
+    return out
+
+
+def write(raw: Path, name: str, paragraphs: list[str]) -> None:
+    path = raw / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+
+
+def run(raw: Path, curated: Path, day: str, **params) -> dict:
+    from flows.ingest import ingest
+
+    return ingest(raw_dir=str(raw), curated_dir=str(curated), ingest_date=day, **params)
+
+
+def snapshot(curated: Path) -> dict[str, bytes]:
+    """Every data file under curated/ (the lock file names its last holder: left out)."""
+    return {
+        str(p.relative_to(curated)): p.read_bytes()
+        for p in sorted(curated.rglob("*"))
+        if p.is_file() and p.name != ".thresher.lock"
+    }
+
 
 # The order write_run puts each table's rows in.
 _SORT_KEYS = {

@@ -24,7 +24,7 @@ import pytest
 
 from flows import store
 from schemas.tables import TABLES
-from tests.test_dedup import FOOTER, story, write
+from tests.helpers import FOOTER, story, write
 
 pytestmark = pytest.mark.slow  # end-to-end: `pytest -m 'not slow'` skips it
 

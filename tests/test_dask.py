@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from schemas.tables import TABLES
-from tests.helpers import ingest_on_local_dask
-from tests.test_dedup import FOOTER, story, write
+from tests.helpers import FOOTER, ingest_on_local_dask, story, write
 
 pytestmark = pytest.mark.slow  # end-to-end: `pytest -m 'not slow'` skips it
 

@@ -23,8 +23,7 @@ import pytest
 
 from flows.store import CuratedLocked
 from schemas.tables import TABLES
-from tests.helpers import ingest_on_local_dask
-from tests.test_dedup import FOOTER, story, write
+from tests.helpers import FOOTER, ingest_on_local_dask, story, write
 
 pytestmark = pytest.mark.slow
 

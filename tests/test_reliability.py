@@ -23,7 +23,7 @@ from flows import store
 from flows.settings import SettingsError
 from flows.sources import read_source
 from schemas.tables import TABLES
-from tests.test_dedup import run, snapshot, story, write
+from tests.helpers import run, snapshot, story, write
 
 EXE = Path(sys.executable).parent / "thresher"
 DAY1, DAY2 = "2026-11-20", "2026-11-21"

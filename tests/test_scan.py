@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from cleaners import patterns
-from tests.conftest import CASES
+from tests.helpers import CASES
 
 
 def _inputs() -> list[str]:
