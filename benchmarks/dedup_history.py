@@ -8,7 +8,7 @@
 2. In a fresh process (so peak memory is this step's alone): loads the history the way a
    run does (``flows.history.load_history``), builds a batch of DOCS new documents of 10
    paragraphs each (20% of their long paragraphs already in the history, 1% of documents
-   near-copies of stored ones), and runs the run's dedup step (``flows.pipeline.dedup``).
+   near-copies of stored ones), and runs the run's dedup step (``cleaners.rundedup.dedup``).
 
 Reports the time to load the history, the time to dedup the batch, the history's memory
 per stored paragraph (the fingerprint index alone; everything the loaded history holds,
@@ -112,8 +112,8 @@ def _table(name: str, columns: dict, n: int) -> pa.Table:
 
 
 def measure(curated: Path, docs: int) -> dict:
+    from cleaners.rundedup import dedup
     from flows.history import load_history
-    from flows.pipeline import dedup
 
     rng = np.random.default_rng(SEED + 1)
     rss0 = _rss_mb()

@@ -159,6 +159,7 @@ def run_env(work: Path) -> dict[str, str]:
 
 def plain(raw: Path, curated: Path) -> float:
     """The same batches without Prefect: read and clean, dedup, write, in one loop."""
+    from cleaners.rundedup import RunDedup
     from flows import pipeline, store
     from flows.history import load_history
     from flows.sources import discover
@@ -166,7 +167,7 @@ def plain(raw: Path, curated: Path) -> float:
     t0 = time.perf_counter()
     history = load_history(curated, exclude_date="2026-11-21")
     paths = discover(raw)
-    run = pipeline.RunDedup(history)
+    run = RunDedup(history)
     writer = store.PartitionWriter(curated, "2026-11-21")
     now = datetime.now(UTC)
     aside = store.BatchSpill(curated)

@@ -18,7 +18,6 @@ fingerprint the earlier date wins, the same rule a single run applies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,62 +27,11 @@ import pyarrow.compute as pc
 
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, source_order
 from cleaners.neardup import NUM_PERM
+from cleaners.rundedup import History, SeenSource
 from flows.store import open_curated
 
 if TYPE_CHECKING:
     from flows.store import Curated
-
-
-@dataclass(frozen=True, slots=True)
-class SeenSource:
-    """Where bytes with a given sha256 were ingested before, or failed (``error``: the
-    errors table's code)."""
-
-    ingest_date: str
-    source_path: str
-    error: str | None = None
-
-
-@dataclass
-class History:
-    # Sorted, unique fingerprints, and for each the index into doc_ids of its keeper.
-    fingerprints: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    owners: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
-    doc_ids: list[str] = field(default_factory=list)
-    sources: dict[str, SeenSource] = field(default_factory=dict)
-    # Bytes that failed on an earlier date (errors rows with a sha256), by sha256.
-    failures: dict[str, SeenSource] = field(default_factory=dict)
-    # MinHash signatures (one row each) in (ingest_date, source order) order, with the
-    # doc_id and near_dup_cluster of each row's document.
-    signatures: np.ndarray = field(default_factory=lambda: np.empty((0, NUM_PERM), np.uint32))
-    signature_docs: list[tuple[str, str | None]] = field(default_factory=list)
-    partitions: list[str] = field(default_factory=list)
-
-    def keepers(self, fingerprints: np.ndarray) -> dict[int, str]:
-        """{fingerprint: doc_id that kept it} for those of ``fingerprints`` seen before.
-
-        >>> h = History(np.array([3, 9], np.int64), np.array([0, 1], np.int32), ["a", "b"])
-        >>> h.keepers(np.array([9, 4, 3], np.int64))
-        {9: 'b', 3: 'a'}
-        """
-        if len(self.fingerprints) == 0 or len(fingerprints) == 0:
-            return {}
-        idx = np.searchsorted(self.fingerprints, fingerprints)
-        idx[idx == len(self.fingerprints)] = 0
-        hit = self.fingerprints[idx] == fingerprints
-        return {
-            int(fp): self.doc_ids[self.owners[i]]
-            for fp, i in zip(fingerprints[hit], idx[hit], strict=True)
-        }
-
-    @property
-    def paragraph_count(self) -> int:
-        return len(self.fingerprints)
-
-    def fingerprint_bytes(self) -> int:
-        """Memory held by the paragraph-fingerprint index (arrays and doc_id strings)."""
-        strings = sum(49 + len(d) for d in self.doc_ids) + 8 * len(self.doc_ids)
-        return int(self.fingerprints.nbytes + self.owners.nbytes + strings)
 
 
 def _load_fingerprints(

@@ -22,8 +22,9 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
 from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS, CleanSettings
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD, DedupSettings
+from cleaners.rundedup import History, RunDedup, SeenSource
 from flows import pipeline, store
-from flows.history import History, SeenSource, load_history
+from flows.history import load_history
 from flows.objstore import access_problem, shown_url
 from flows.settings import (
     AUTO_WORKERS_FROM,
@@ -290,7 +291,7 @@ def _ingest_run(
             raw_dir, batch, settings, max_bytes, seen, max_expansion, storage_options
         )
 
-    run = pipeline.RunDedup(history, dedup_settings)
+    run = RunDedup(history, dedup_settings)
     stats = pipeline.RunStats()
     writer = store.PartitionWriter(curated, day)
     aside: store.BatchSpill | None = None
@@ -348,7 +349,7 @@ def _clean(
     submit: Callable[[list[str]], PrefectFuture],
     batches: list[list[str]],
     in_flight: int,
-    run: pipeline.RunDedup,
+    run: RunDedup,
     stats: pipeline.RunStats,
     aside: store.BatchSpill,
 ) -> None:
@@ -381,7 +382,7 @@ def _clean(
 def _write(
     aside: store.BatchSpill,
     total: int,
-    run: pipeline.RunDedup,
+    run: RunDedup,
     writer: store.PartitionWriter,
     stats: pipeline.RunStats,
     ingested_at: datetime,

@@ -13,8 +13,9 @@ import pytest
 
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, DedupSettings, normalise_for_hash
 from cleaners.document import process_document
+from cleaners.rundedup import dedup
 from flows.history import load_history
-from flows.pipeline import dedup, process_paths
+from flows.pipeline import process_paths
 from tests.helpers import FOOTER, run, snapshot, story, write
 
 # --- within one document -----------------------------------------------------------------
