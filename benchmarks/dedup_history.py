@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from cleaners.document import Paragraph, ProcessedDocument  # noqa: E402
 from cleaners.neardup import NUM_PERM  # noqa: E402
+from cleaners.rundedup import History  # noqa: E402
 from flows import store  # noqa: E402
 from schemas.tables import TABLES  # noqa: E402
 
@@ -111,24 +112,9 @@ def _table(name: str, columns: dict, n: int) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def measure(curated: Path, docs: int) -> dict:
-    from cleaners.rundedup import dedup
-    from flows.history import load_history
-
-    rng = np.random.default_rng(SEED + 1)
-    rss0 = _rss_mb()
-    t0 = time.perf_counter()
-    history = load_history(curated, exclude_date="2026-11-21")
-    load_s = time.perf_counter() - t0
-    rss1 = _rss_mb()
-    # What the history holds once loaded (Python objects and numpy arrays, traced; Arrow
-    # buffers, counted by its pool), apart from the allocator's retained pages.
-    tracemalloc.start()
-    held = load_history(curated, exclude_date="2026-11-21")
-    held_bytes = tracemalloc.get_traced_memory()[0] + pa.total_allocated_bytes()
-    tracemalloc.stop()
-    del held
-
+def new_documents(history: History, docs: int, rng: np.random.Generator) -> list:
+    """``docs`` new documents of ``PER_DOC`` paragraphs: a fifth of the paragraphs are
+    stored ones, and every hundredth document is a near-copy of a stored one."""
     stored = history.fingerprints
     batch = []
     for i in range(docs):
@@ -155,6 +141,28 @@ def measure(curated: Path, docs: int) -> dict:
                 minhash=sig,
             )
         )
+    return batch
+
+
+def measure(curated: Path, docs: int) -> dict:
+    from cleaners.rundedup import dedup
+    from flows.history import load_history
+
+    rng = np.random.default_rng(SEED + 1)
+    rss0 = _rss_mb()
+    t0 = time.perf_counter()
+    history = load_history(curated, exclude_date="2026-11-21")
+    load_s = time.perf_counter() - t0
+    rss1 = _rss_mb()
+    # What the history holds once loaded (Python objects and numpy arrays, traced; Arrow
+    # buffers, counted by its pool), apart from the allocator's retained pages.
+    tracemalloc.start()
+    held = load_history(curated, exclude_date="2026-11-21")
+    held_bytes = tracemalloc.get_traced_memory()[0] + pa.total_allocated_bytes()
+    tracemalloc.stop()
+    del held
+
+    batch = new_documents(history, docs, rng)
     t0 = time.perf_counter()
     _, report = dedup(batch, history)
     dedup_s = time.perf_counter() - t0

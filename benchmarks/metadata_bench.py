@@ -29,6 +29,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,65 @@ def read_html(folder: Path, page_id: str) -> bytes | None:
     return plain.read_bytes() if plain.exists() else None
 
 
+@dataclass
+class _Tally:
+    """Per route and field: right answers where the gold has a value, values given where
+    it has none; per field, how many pages have a gold value; per route, seconds."""
+
+    right: dict[str, Counter[str]] = field(default_factory=dict)
+    given_without_gold: dict[str, Counter[str]] = field(default_factory=dict)
+    with_gold: Counter[str] = field(default_factory=Counter)
+    without_gold: Counter[str] = field(default_factory=Counter)
+    seconds: Counter[str] = field(default_factory=Counter)
+
+    def score(self, route: str, got: dict[str, Any], gold: dict[str, Any]) -> list[str]:
+        """Counts one route's answer for one page; returns the fields it got wrong."""
+        right = self.right.setdefault(route, Counter())
+        given = self.given_without_gold.setdefault(route, Counter())
+        misses = []
+        for f in FIELDS:
+            want = gold.get(GOLD_KEYS[f])
+            if want:
+                ok = CHECKS[f](got.get(f), str(want))
+                right[f] += ok
+                if not ok:
+                    misses.append(f)
+            elif got.get(f):
+                given[f] += 1
+        return misses
+
+    def print_table(self, routes: list[str], pages: int) -> None:
+        print(
+            "| route | title | author | date | author given where gold has none | "
+            "date given where gold has none | pages/s |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for route in routes:
+            right = self.right.get(route, Counter())
+            given = self.given_without_gold.get(route, Counter())
+            cells = [f"{right[f] / max(self.with_gold[f], 1):.3f}" for f in FIELDS]
+            cells += [f"{given[f] / max(self.without_gold[f], 1):.3f}" for f in ("author", "date")]
+            rate = pages / max(self.seconds[route], 1e-9)
+            print(f"| {route} | " + " | ".join(cells) + f" | {rate:.1f} |")
+        print(
+            "pages with a gold value: "
+            + ", ".join(f"{f} {self.with_gold[f]}" for f in FIELDS)
+            + "; without: "
+            + ", ".join(f"{f} {self.without_gold[f]}" for f in ("author", "date"))
+        )
+
+
+def _routes(eval_set: Path, text_only: bool) -> dict[str, Callable[[str], dict[str, Any]]]:
+    routes: dict[str, Callable[[str], dict[str, Any]]] = {
+        "text path": lambda pid: text_path(eval_set / f"{pid}.txt"),
+        "HTML path": lambda pid: html_path(read_html(eval_set, pid) or b"", f"{pid}.html"),
+        "trafilatura extract_metadata": lambda pid: trafilatura_reference(
+            read_html(eval_set, pid) or b""
+        ),
+    }
+    return {"text path": routes["text path"]} if text_only else routes
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--set", type=Path, default=EVAL / "wcxb-dev")
@@ -160,58 +220,22 @@ def main(argv: list[str] | None = None) -> int:
     ids = manifest["article_ids"] if args.split == "article" else manifest["ids"]
     if args.limit:
         ids = ids[: args.limit]
-    routes: dict[str, Callable[[str], dict[str, Any]]] = {
-        "text path": lambda pid: text_path(args.set / f"{pid}.txt"),
-        "HTML path": lambda pid: html_path(read_html(args.set, pid) or b"", f"{pid}.html"),
-        "trafilatura extract_metadata": lambda pid: trafilatura_reference(
-            read_html(args.set, pid) or b""
-        ),
-    }
-    if args.text_only:
-        routes = {"text path": routes["text path"]}
-    right = {r: Counter[str]() for r in routes}
-    given_without_gold = {r: Counter[str]() for r in routes}
-    with_gold: Counter[str] = Counter()
-    without_gold: Counter[str] = Counter()
-    seconds = Counter[str]()
+    routes = _routes(args.set, args.text_only)
+    tally = _Tally()
     for pid in ids:
         gold = json.loads((args.set / f"{pid}.gold.json").read_text())
         for route, get in routes.items():
             t0 = time.perf_counter()
             got = get(pid)
-            seconds[route] += time.perf_counter() - t0
-            for f in FIELDS:
-                want = gold.get(GOLD_KEYS[f])
-                if want:
-                    ok = CHECKS[f](got.get(f), str(want))
-                    right[route][f] += ok
-                    if route == "text path" and args.misses == f and not ok:
-                        print(f"miss {pid}: got {got.get(f)!r}, gold {want!r}")
-                elif got.get(f):
-                    given_without_gold[route][f] += 1
+            tally.seconds[route] += time.perf_counter() - t0
+            misses = tally.score(route, got, gold)
+            if route == "text path" and args.misses in misses:
+                want = gold.get(GOLD_KEYS[args.misses])
+                print(f"miss {pid}: got {got.get(args.misses)!r}, gold {want!r}")
         for f in FIELDS:
-            (with_gold if gold.get(GOLD_KEYS[f]) else without_gold)[f] += 1
-
+            (tally.with_gold if gold.get(GOLD_KEYS[f]) else tally.without_gold)[f] += 1
     print(f"{args.set.name}, {args.split}: {len(ids)} pages")
-    print(
-        "| route | title | author | date | author given where gold has none | "
-        "date given where gold has none | pages/s |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for route in routes:
-        cells = [f"{right[route][f] / max(with_gold[f], 1):.3f}" for f in FIELDS]
-        cells += [
-            f"{given_without_gold[route][f] / max(without_gold[f], 1):.3f}"
-            for f in ("author", "date")
-        ]
-        rate = len(ids) / max(seconds[route], 1e-9)
-        print(f"| {route} | " + " | ".join(cells) + f" | {rate:.1f} |")
-    print(
-        "pages with a gold value: "
-        + ", ".join(f"{f} {with_gold[f]}" for f in FIELDS)
-        + "; without: "
-        + ", ".join(f"{f} {without_gold[f]}" for f in ("author", "date"))
-    )
+    tally.print_table(list(routes), len(ids))
     return 0
 
 

@@ -126,7 +126,7 @@ def c4_alone(texts: list[str]) -> dict[str, float] | None:
     return {"docs": len(docs), "docs_per_s": len(docs) / dt}
 
 
-def main() -> int:
+def _arguments() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=10_000)
     ap.add_argument("--work", type=Path, help="write the corpus and output here")
@@ -135,11 +135,11 @@ def main() -> int:
         action="store_true",
         help="only time cleaning alone, with and without the line scorer",
     )
-    args = ap.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="thresher-real-"))
-    work.mkdir(parents=True, exist_ok=True)
-    all_pages = pages()
-    texts = [t for _, t, _ in all_pages]
+    return ap.parse_args()
+
+
+def _cleaning(texts: list[str]) -> dict:
+    """Cleaning alone on one core, with the line scorer and without it."""
     alone = time_cleaning([t.encode() for t in texts])
     print(
         f"cleaning alone, 1 core, {alone['pages']} real pages: {alone['docs_per_s']:.1f} docs/s, "
@@ -154,6 +154,40 @@ def main() -> int:
         f"{1 - alone['docs_per_s'] / rules['docs_per_s']:.0%}",
         flush=True,
     )
+    return alone
+
+
+def _ingest_row(work: Path, all_pages: list, docs: int) -> dict:
+    """``thresher ingest`` with default settings on ``docs`` documents made of the pages."""
+    raw, curated = work / "raw", work / "curated"
+    if not (raw / ".done").exists():
+        shutil.rmtree(raw, ignore_errors=True)
+        size = write_corpus(raw, all_pages, docs)
+        (raw / ".done").write_text(str(size))
+    size = int((raw / ".done").read_text())
+    shutil.rmtree(curated, ignore_errors=True)
+    run = ingest(raw, curated, 1, run_env(work), defaults=True)
+    s = run["summary"]
+    return {
+        "docs": docs,
+        "raw_mb": round(size / 1e6, 1),
+        "wall_s": round(run["wall_s"], 1),
+        "docs_per_s": round(docs / run["wall_s"], 1),
+        "mb_per_s": round(size / 1e6 / run["wall_s"], 2),
+        "peak_rss_mb": round(run["peak_rss_mb"]),
+        "stage_seconds": s.get("stage_seconds"),
+        "written": s["documents_written"],
+        "failed": s["documents_failed"],
+    }
+
+
+def main() -> int:
+    args = _arguments()
+    work = args.work or Path(tempfile.mkdtemp(prefix="thresher-real-"))
+    work.mkdir(parents=True, exist_ok=True)
+    all_pages = pages()
+    texts = [t for _, t, _ in all_pages]
+    alone = _cleaning(texts)
     if args.cleaning_only:
         return 0
     traf = trafilatura_alone([h for _, _, h in all_pages])
@@ -165,27 +199,7 @@ def main() -> int:
         else "datatrove C4QualityFilter: not installed (pip install -e '.[bench]')",
         flush=True,
     )
-    raw, curated = work / "raw", work / "curated"
-    if not (raw / ".done").exists():
-        shutil.rmtree(raw, ignore_errors=True)
-        size = write_corpus(raw, all_pages, args.docs)
-        (raw / ".done").write_text(str(size))
-    size = int((raw / ".done").read_text())
-    shutil.rmtree(curated, ignore_errors=True)
-    env = run_env(work)
-    run = ingest(raw, curated, 1, env, defaults=True)
-    s = run["summary"]
-    row = {
-        "docs": args.docs,
-        "raw_mb": round(size / 1e6, 1),
-        "wall_s": round(run["wall_s"], 1),
-        "docs_per_s": round(args.docs / run["wall_s"], 1),
-        "mb_per_s": round(size / 1e6 / run["wall_s"], 2),
-        "peak_rss_mb": round(run["peak_rss_mb"]),
-        "stage_seconds": s.get("stage_seconds"),
-        "written": s["documents_written"],
-        "failed": s["documents_failed"],
-    }
+    row = _ingest_row(work, all_pages, args.docs)
     print(f"thresher ingest, defaults: {json.dumps(row)}")
     print(
         f"ingest vs trafilatura: {row['docs_per_s'] / traf['pages_per_s']:.2f}x; "

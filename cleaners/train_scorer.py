@@ -234,7 +234,7 @@ def set_f1(pairs: list[tuple[float, float]]) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", type=Path, default=DEFAULT_SET)
     ap.add_argument("--cv", type=int, default=5, help="folds grouped by site (0: none)")
@@ -246,7 +246,62 @@ def main(argv: list[str] | None = None) -> int:
         help="write each page's out-of-fold cleaned text here as <id>.txt, for "
         "../shared/eval/score.py (outside the project: these are the pages' words)",
     )
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def _out_of_fold(
+    pages: list[PageLines], x: np.ndarray, y: np.ndarray, folds: int, trees: int, started: float
+) -> list[np.ndarray]:
+    """Each page's line logits from a model trained on the folds its site is not in."""
+    from sklearn.model_selection import GroupKFold
+
+    groups = np.concatenate([[p.domain] * len(p.paragraphs) for p in pages])
+    oof = np.zeros(len(y))
+    for fold, (train, test) in enumerate(GroupKFold(n_splits=folds).split(x, y, groups)):
+        model = to_ensemble(fit(x[train], y[train], trees), 0.0, 0.0)
+        oof[test] = model.logits(x[test])
+        print(f"fold {fold}: {len(test)} lines ({time.time() - started:.0f} s)", flush=True)
+    offsets = np.concatenate([[0], np.cumsum([len(p.paragraphs) for p in pages])])
+    return [oof[offsets[k] : offsets[k + 1]] for k in range(len(pages))]
+
+
+def _choose_decoding(pages: list[PageLines], logits: list[np.ndarray]) -> tuple[float, float]:
+    """The switch cost and threshold with the best out-of-fold F1 on the articles."""
+    best = (-1.0, 0.0, 0.0)
+    for cost in SWITCH_COSTS:
+        for thr in THRESHOLDS:
+            pairs = [
+                shingle_f1(kept_text(p, logits[k], cost, thr), p.gold)
+                for k, p in enumerate(pages)
+                if p.page_type == "article"
+            ]
+            f1 = set_f1(pairs)
+            print(f"switch_cost {cost} threshold {thr}: articles F1 {f1:.4f}")
+            best = max(best, (f1, cost, thr))
+    f1, switch_cost, threshold = best
+    print(
+        f"chosen: switch_cost {switch_cost}, threshold {threshold}; "
+        f"out-of-fold articles F1 {f1:.4f}"
+    )
+    return switch_cost, threshold
+
+
+def _report_out_of_fold(pages: list[PageLines], texts: list[str], oof_pred: Path | None) -> None:
+    """Out-of-fold F1 per page type; with ``oof_pred``, each page's text as a file."""
+    by_type: dict[str, list[tuple[float, float]]] = {}
+    for p, text in zip(pages, texts, strict=True):
+        by_type.setdefault(p.page_type, []).append(shingle_f1(text, p.gold))
+    for page_type, pairs in sorted(by_type.items()):
+        print(f"  {page_type}: {len(pairs)} pages, out-of-fold F1 {set_f1(pairs):.4f}")
+    if oof_pred:
+        oof_pred.mkdir(parents=True, exist_ok=True)
+        for p, text in zip(pages, texts, strict=True):
+            if p.page_type != "clean":  # the body-only copies: same ids
+                (oof_pred / f"{p.page_id}.txt").write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     started = time.time()
     settings = CleanSettings()
     pages = list(load_set(args.set, settings))
@@ -260,44 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     y = np.concatenate([p.labels for p in pages])
     switch_cost, threshold = 1.0, 0.0
     if args.cv:
-        from sklearn.model_selection import GroupKFold
-
-        groups = np.concatenate([[p.domain] * len(p.paragraphs) for p in pages])
-        oof = np.zeros(len(y))
-        for fold, (train, test) in enumerate(GroupKFold(n_splits=args.cv).split(x, y, groups)):
-            model = to_ensemble(fit(x[train], y[train], args.trees), 0.0, 0.0)
-            oof[test] = model.logits(x[test])
-            print(f"fold {fold}: {len(test)} lines ({time.time() - started:.0f} s)", flush=True)
-        offsets = np.concatenate([[0], np.cumsum([len(p.paragraphs) for p in pages])])
-        best = (-1.0, 0.0, 0.0)
-        for cost in SWITCH_COSTS:
-            for thr in THRESHOLDS:
-                pairs = [
-                    shingle_f1(kept_text(p, oof[offsets[k] : offsets[k + 1]], cost, thr), p.gold)
-                    for k, p in enumerate(pages)
-                    if p.page_type == "article"
-                ]
-                f1 = set_f1(pairs)
-                print(f"switch_cost {cost} threshold {thr}: articles F1 {f1:.4f}")
-                best = max(best, (f1, cost, thr))
-        _, switch_cost, threshold = best
-        print(
-            f"chosen: switch_cost {switch_cost}, threshold {threshold}; "
-            f"out-of-fold articles F1 {best[0]:.4f}"
-        )
-        by_type: dict[str, list[tuple[float, float]]] = {}
-        for k, p in enumerate(pages):
-            text = kept_text(p, oof[offsets[k] : offsets[k + 1]], switch_cost, threshold)
-            by_type.setdefault(p.page_type, []).append(shingle_f1(text, p.gold))
-        for page_type, pairs in sorted(by_type.items()):
-            print(f"  {page_type}: {len(pairs)} pages, out-of-fold F1 {set_f1(pairs):.4f}")
-        if args.oof_pred:
-            args.oof_pred.mkdir(parents=True, exist_ok=True)
-            for k, p in enumerate(pages):
-                if p.page_type == "clean":
-                    continue  # the body-only copies: same ids
-                text = kept_text(p, oof[offsets[k] : offsets[k + 1]], switch_cost, threshold)
-                (args.oof_pred / f"{p.page_id}.txt").write_text(text, encoding="utf-8")
+        logits = _out_of_fold(pages, x, y, args.cv, args.trees, started)
+        switch_cost, threshold = _choose_decoding(pages, logits)
+        texts = [
+            kept_text(p, lg, switch_cost, threshold) for p, lg in zip(pages, logits, strict=True)
+        ]
+        _report_out_of_fold(pages, texts, args.oof_pred)
     model = to_ensemble(fit(x, y, args.trees), switch_cost, threshold)
     scorer.save_model(args.out, model)
     print(

@@ -24,6 +24,7 @@ from flows.settings import DEFAULT_LOCK_TIMEOUT, SETTING, SETTINGS, Setting, is_
 
 if TYPE_CHECKING:
     from cleaners.document import ProcessedDocument
+    from flows.report import RunSummary
 
 # Offline and quiet by default: no telemetry calls from the temporary local API.
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -42,50 +43,6 @@ EXIT_LOCKED = 3  # another run holds the curated folder
 EXIT_CURATED = 4  # the curated folder cannot be used as it is (the message says why)
 EXIT_WRITE = 5  # the system refused a write (read-only, disk full, no permission)
 EXIT_STORAGE = 6  # an object store refused the run (credentials, bucket) or did not answer
-
-
-def _print_summary(summary: dict) -> None:
-    print(
-        f"files: {summary['files_found']} found; "
-        f"documents: {summary['documents_written']} written, "
-        f"{summary['documents_skipped']} skipped, {summary['documents_failed']} failed"
-    )
-    if summary.get("files_ignored"):
-        by_code = ", ".join(f"{c} {n}" for c, n in summary["ignored_by_code"].items())
-        print(f"ignored (not inputs): {summary['files_ignored']} ({by_code})")
-        for item in summary["ignored"]:
-            print(f"  ignored {item['path']}: {item['why']}")
-        if summary["files_ignored"] > len(summary["ignored"]):
-            print(f"  ... and {summary['files_ignored'] - len(summary['ignored'])} more ignored")
-    print(f"paragraphs: {summary['paragraphs_kept']} kept, {summary['paragraphs_removed']} removed")
-    for reason, n in summary["removed_by_reason"].items():
-        print(f"  {reason:<14} {n}")
-    for code, n in summary.get("errors_by_code", {}).items():
-        print(f"  error {code:<14} {n}")
-    if summary.get("near_dup_documents"):
-        print(f"near-duplicate documents flagged: {summary['near_dup_documents']}")
-    for item in summary.get("skipped", []):
-        print(f"  skipped {item['source_path']}: {item['why']}")
-    if summary["documents_skipped"] > len(summary.get("skipped", [])):
-        print(f"  ... and {summary['documents_skipped'] - len(summary['skipped'])} more skipped")
-    still = summary.get("documents_still_failing", 0)
-    if still:
-        print(f"still failing (same bytes failed on an earlier date, not tried again): {still}")
-        for item in summary["still_failing"]:
-            print(f"  {item['source_path']}: {item['why']}")
-        if still > len(summary["still_failing"]):
-            print(f"  ... and {still - len(summary['still_failing'])} more still failing")
-    dropped = summary.get("documents_dropped_from_date", 0)
-    if dropped:
-        print(
-            f"re-run of {summary['ingest_date']}: {dropped} documents its partition held are "
-            "not in this run (inputs gone or now failing) and leave the date"
-        )
-        for path in summary["dropped_from_date"]:
-            print(f"  dropped {path}")
-        if dropped > len(summary["dropped_from_date"]):
-            print(f"  ... and {dropped - len(summary['dropped_from_date'])} more dropped")
-    print(f"written to {summary['curated_dir']} (ingest_date={summary['ingest_date']})")
 
 
 def _check_ingest_args(args: argparse.Namespace) -> str | None:
@@ -154,6 +111,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from flows import progress
     from flows.ingest import ingest
     from flows.objstore import access_problem
+    from flows.report import summary_lines
 
     try:
         with progress.shown(quiet=args.quiet):
@@ -161,9 +119,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except Exception as exc:
         return _stopped(exc, access_problem(exc))
     if args.json:
-        print(json.dumps(summary, indent=2, default=str))
+        print(json.dumps(summary.as_dict(), indent=2, default=str))
     else:
-        _print_summary(summary)
+        print("\n".join(summary_lines(summary)))
     return 0
 
 
@@ -192,7 +150,7 @@ def _stopped(exc: Exception, access: str | None) -> int:
     raise exc
 
 
-def _run_ingest(ingest: Callable[..., dict], args: argparse.Namespace) -> dict:
+def _run_ingest(ingest: Callable[..., RunSummary], args: argparse.Namespace) -> RunSummary:
     return ingest(
         raw_dir=str(args.raw_dir), curated_dir=str(args.curated_dir), **_flow_parameters(args)
     )

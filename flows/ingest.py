@@ -23,7 +23,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 from cleaners.clean import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PARAGRAPHS, CleanSettings
 from cleaners.dedup import MIN_CROSS_DOC_CHARS, NEAR_DUP_THRESHOLD, DedupSettings
 from cleaners.rundedup import History, RunDedup, SeenSource
-from flows import pipeline, store
+from flows import pipeline, report, store
 from flows.history import load_history
 from flows.objstore import access_problem, shown_url
 from flows.settings import (
@@ -124,7 +124,7 @@ def ingest(
     retry_errors: bool = False,
     storage_options: dict[str, Any] | None = None,
     lock_ttl: float = DEFAULT_LOCK_TTL,
-) -> dict[str, Any]:
+) -> report.RunSummary:
     """Ingest every raw document under ``raw_dir`` into the curated Parquet dataset.
 
     Files whose bytes an earlier ingest date already holds are skipped, and so are bytes
@@ -145,7 +145,6 @@ def ingest(
     given = locals()  # the parameters, nothing else yet
     # A setting out of range stops the run before anything is touched.
     check_settings(**{s.name: given[s.name] for s in SETTINGS})
-    log = get_run_logger()
     day = ingest_date or datetime.now(UTC).date().isoformat()
     settings = CleanSettings.from_disabled(
         disabled_reasons or (),
@@ -157,35 +156,46 @@ def ingest(
     limits = (max_file_bytes, max_expansion)
     args = (raw_dir, curated_dir, day, batch_size, settings, dedup_settings, limits)
     storage = Storage(storage_options, lock_timeout, lock_ttl)
-    if not dask_address:
-        inputs = count_inputs(raw_dir, AUTO_WORKERS_FROM, storage_options)
-        workers = workers_for(workers, inputs, os.cpu_count())
-    if workers <= 1 and not dask_address:
-        summary = _ingest_locked(*args, retry_errors=retry_errors, storage=storage)
-    else:
-        runner = task_runner(workers, dask_address)
-        log.info("cleaning on %s", dask_address or f"{workers} worker processes")
-        subflow = ingest_batches.with_options(task_runner=runner, validate_parameters=False)
-        summary = subflow(
-            *args,
-            in_flight=max(DEFAULT_IN_FLIGHT, 2 * max(1, workers)),
-            retry_errors=retry_errors,
-            storage=storage,
-        )
-    log.info("ingest summary: %s", summary)
+    summary = _run_where(args, workers, dask_address, retry_errors, storage)
+    get_run_logger().info("ingest summary: %s", summary)
     publish_report(summary)
     return summary
 
 
-def publish_report(summary: dict[str, Any]) -> None:
+def _run_where(
+    args: tuple[Any, ...],
+    workers: int,
+    dask_address: str | None,
+    retry_errors: bool,
+    storage: Storage,
+) -> report.RunSummary:
+    """The run in this process (threads), or with its cleaning on a pool of processes or
+    a Dask cluster (a subflow with that task runner)."""
+    if not dask_address:
+        inputs = count_inputs(args[0], AUTO_WORKERS_FROM, storage.options)
+        workers = workers_for(workers, inputs, os.cpu_count())
+    if workers <= 1 and not dask_address:
+        return _ingest_locked(*args, retry_errors=retry_errors, storage=storage)
+    runner = task_runner(workers, dask_address)
+    get_run_logger().info("cleaning on %s", dask_address or f"{workers} worker processes")
+    subflow = ingest_batches.with_options(task_runner=runner, validate_parameters=False)
+    return subflow(
+        *args,
+        in_flight=max(DEFAULT_IN_FLIGHT, 2 * max(1, workers)),
+        retry_errors=retry_errors,
+        storage=storage,
+    )
+
+
+def publish_report(summary: report.RunSummary) -> None:
     """The run's report as Prefect artifacts: a markdown summary and a table of removals."""
     create_markdown_artifact(
-        pipeline.report_markdown(summary),
+        report.report_markdown(summary),
         key="ingest-summary",
-        description=f"thresher ingest {summary['ingest_date']}",
+        description=f"thresher ingest {summary.ingest_date}",
     )
     create_table_artifact(
-        pipeline.report_table(summary) or [{"reason": "(none)", "paragraphs": 0, "share": 0}],
+        report.report_table(summary) or [{"reason": "(none)", "paragraphs": 0, "share": 0}],
         key="ingest-removed-by-reason",
         description="paragraphs removed by reason",
     )
@@ -235,7 +245,7 @@ def _ingest_locked(
     in_flight: int = DEFAULT_IN_FLIGHT,
     retry_errors: bool = False,
     storage: Storage = Storage(),
-) -> dict[str, Any]:
+) -> report.RunSummary:
     """The run, holding CURATED_DIR's lock from the history read to the last write, so
     two runs never interleave a partition or dedup against half a run."""
     log = get_run_logger()
@@ -266,23 +276,11 @@ def _ingest_run(
     in_flight: int,
     retry_errors: bool,
     storage_options: dict[str, Any] | None,
-) -> dict[str, Any]:
-    log = get_run_logger()
+) -> report.RunSummary:
     ingested_at = datetime.now(UTC).replace(microsecond=0)
     history = _start(curated, day, dedup_settings.min_cross_doc_chars)
-    listing = list_sources(raw_dir, storage_options)
-    paths = listing.paths
-    batches = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
-    log.info(
-        "found %d raw files in %s, %d batches; %d cannot be read, %d ignored",
-        len(paths),
-        shown_url(raw_dir),
-        len(batches),
-        len(listing.problems),
-        len(listing.ignored),
-    )
+    listing, batches = _batches(raw_dir, storage_options, batch_size)
     max_bytes, max_expansion = limits
-
     # Bytes ingested before are skipped; bytes that failed before too, unless asked.
     seen = history.sources if retry_errors else {**history.failures, **history.sources}
 
@@ -292,7 +290,7 @@ def _ingest_run(
         )
 
     run = RunDedup(history, dedup_settings)
-    stats = pipeline.RunStats()
+    stats = report.RunStats()
     writer = store.PartitionWriter(curated, day)
     aside: store.BatchSpill | None = None
     try:
@@ -317,12 +315,34 @@ def _ingest_run(
         if aside is not None:
             aside.close()
     stats.near_dup += len(run.late_heads)
-    summary = stats.summary(len(paths) + len(listing.problems), listing.ignored)
-    summary.update(ingest_date=day, curated_dir=curated.url, rows_in_partition=counts)
-    summary["documents_dropped_from_date"] = len(dropped)
-    summary["dropped_from_date"] = dropped[: pipeline.SKIPPED_SHOWN]
-    summary["dedup_state_mb"] = round(run.state_bytes() / 1e6, 1)
-    return summary
+    return stats.summary(
+        day,
+        curated.url,
+        len(listing.paths) + len(listing.problems),
+        listing.ignored,
+        rows_in_partition=counts,
+        documents_dropped_from_date=len(dropped),
+        dropped_from_date=dropped[: report.SKIPPED_SHOWN],
+        dedup_state_mb=round(run.state_bytes() / 1e6, 1),
+    )
+
+
+def _batches(
+    raw_dir: str, storage_options: dict[str, Any] | None, batch_size: int
+) -> tuple[Listing, list[list[str]]]:
+    """RAW_DIR's listing, and its inputs in batches of ``batch_size``, in source order."""
+    listing = list_sources(raw_dir, storage_options)
+    paths = listing.paths
+    batches = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
+    get_run_logger().info(
+        "found %d raw files in %s, %d batches; %d cannot be read, %d ignored",
+        len(paths),
+        shown_url(raw_dir),
+        len(batches),
+        len(listing.problems),
+        len(listing.ignored),
+    )
+    return listing, batches
 
 
 def _start(curated: store.Curated, day: str, min_chars: int) -> History:
@@ -350,7 +370,7 @@ def _clean(
     batches: list[list[str]],
     in_flight: int,
     run: RunDedup,
-    stats: pipeline.RunStats,
+    stats: report.RunStats,
     aside: store.BatchSpill,
 ) -> None:
     """Clean every batch, feed it to dedup in order and set it aside; then decide the
@@ -384,12 +404,12 @@ def _write(
     total: int,
     run: RunDedup,
     writer: store.PartitionWriter,
-    stats: pipeline.RunStats,
+    stats: report.RunStats,
     ingested_at: datetime,
 ) -> None:
     """Read the batches back in order, deduplicate each and append its rows."""
     written = 0
-    for n, (docs, result, report) in enumerate(aside.take(), start=1):
+    for n, (docs, result, dedup_report) in enumerate(aside.take(), start=1):
         started = time.perf_counter()
         run.apply(docs)
         deduped = time.perf_counter()
@@ -399,8 +419,8 @@ def _write(
         stats.add(
             docs,
             errors,
-            result.skipped + report.skipped,
-            report.near_dup_documents,
+            result.skipped + dedup_report.skipped,
+            dedup_report.near_dup_documents,
             result.still_failing,
         )
         written += len(docs)
@@ -414,8 +434,8 @@ def _warn_dropped(day: str, dropped: list[str]) -> None:
             "inputs are gone or now fail) and leave the date: %s%s",
             day,
             len(dropped),
-            ", ".join(dropped[: pipeline.SKIPPED_SHOWN]),
-            " ..." if len(dropped) > pipeline.SKIPPED_SHOWN else "",
+            ", ".join(dropped[: report.SKIPPED_SHOWN]),
+            " ..." if len(dropped) > report.SKIPPED_SHOWN else "",
         )
 
 

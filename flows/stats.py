@@ -9,6 +9,7 @@ and languages.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -60,6 +61,45 @@ def site_of(site: str | None, url: str | None) -> str:
     return host or "(unknown)"
 
 
+@dataclass
+class _Tallies:
+    """The counts ``collect`` adds up over the dates it reads."""
+
+    reasons: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    sites: Counter[str] = field(default_factory=Counter)
+    encodings: Counter[str] = field(default_factory=Counter)
+    languages: Counter[str] = field(default_factory=Counter)
+    clusters: Counter[str] = field(default_factory=Counter)
+
+    def add_date(self, root: Curated, day: str) -> dict[str, Any]:
+        """Tally one ingest date; returns its row of the per-date table."""
+        cols = ["site", "url", "encoding", "language", "near_dup_cluster", "chars_after"]
+        docs = _read(root, "documents", day, cols)
+        removed = _read(root, "removed", day, ["reason"])
+        failed = _read(root, "errors", day, ["error"])
+        if docs is not None:
+            self.sites.update(
+                site_of(s, u)
+                for s, u in zip(docs["site"].to_pylist(), docs["url"].to_pylist(), strict=True)
+            )
+            _tally(self.encodings, docs["encoding"])
+            _tally(self.languages, docs["language"])
+            _tally(self.clusters, docs["near_dup_cluster"].drop_null())
+        if removed is not None:
+            _tally(self.reasons, removed["reason"])
+        if failed is not None:
+            _tally(self.errors, failed["error"])
+        return {
+            "ingest_date": day,
+            "documents": 0 if docs is None else docs.num_rows,
+            "paragraphs": _rows(root, "paragraphs", day),
+            "characters": 0 if docs is None else int(pc.sum(docs["chars_after"]).as_py() or 0),
+            "removed": 0 if removed is None else removed.num_rows,
+            "errors": 0 if failed is None else failed.num_rows,
+        }
+
+
 def collect(curated_dir: Path | Curated, only_date: str | None = None) -> dict[str, Any]:
     """Every figure of ``thresher stats`` for the whole dataset or one ingest date
     (``curated_dir``: a local folder, or one opened by ``open_curated``)."""
@@ -70,43 +110,8 @@ def collect(curated_dir: Path | Curated, only_date: str | None = None) -> dict[s
             held = ", ".join(days) or "none"
             raise LookupError(f"{root.url} holds no ingest date {only_date} (it holds: {held})")
         days = [only_date]
-    per_date = []
-    reasons: Counter[str] = Counter()
-    errors: Counter[str] = Counter()
-    sites: Counter[str] = Counter()
-    encodings: Counter[str] = Counter()
-    languages: Counter[str] = Counter()
-    clusters: Counter[str] = Counter()
-    for day in days:
-        docs = _read(
-            root,
-            "documents",
-            day,
-            ["site", "url", "encoding", "language", "near_dup_cluster", "chars_after"],
-        )
-        removed = _read(root, "removed", day, ["reason"])
-        failed = _read(root, "errors", day, ["error"])
-        row = {
-            "ingest_date": day,
-            "documents": 0 if docs is None else docs.num_rows,
-            "paragraphs": _rows(root, "paragraphs", day),
-            "characters": 0 if docs is None else int(pc.sum(docs["chars_after"]).as_py() or 0),
-            "removed": 0 if removed is None else removed.num_rows,
-            "errors": 0 if failed is None else failed.num_rows,
-        }
-        per_date.append(row)
-        if docs is not None:
-            sites.update(
-                site_of(s, u)
-                for s, u in zip(docs["site"].to_pylist(), docs["url"].to_pylist(), strict=True)
-            )
-            _tally(encodings, docs["encoding"])
-            _tally(languages, docs["language"])
-            _tally(clusters, docs["near_dup_cluster"].drop_null())
-        if removed is not None:
-            _tally(reasons, removed["reason"])
-        if failed is not None:
-            _tally(errors, failed["error"])
+    t = _Tallies()
+    per_date = [t.add_date(root, day) for day in days]
     total = {k: sum(r[k] for r in per_date) for k in ("documents", "paragraphs", "characters")}
     return {
         "curated_dir": root.url,
@@ -115,13 +120,13 @@ def collect(curated_dir: Path | Curated, only_date: str | None = None) -> dict[s
         "paragraphs_removed": sum(r["removed"] for r in per_date),
         "errors": sum(r["errors"] for r in per_date),
         "per_date": per_date,
-        "removed_by_reason": _ranked(reasons),
-        "errors_by_code": _ranked(errors),
-        "top_sites": [[s, n] for s, n in list(_ranked(sites).items())[:TOP_SITES]],
-        "sites": len(sites),
-        "near_duplicates": {"clusters": len(clusters), "documents": sum(clusters.values())},
-        "encodings": _ranked(encodings),
-        "languages": _ranked(languages),
+        "removed_by_reason": _ranked(t.reasons),
+        "errors_by_code": _ranked(t.errors),
+        "top_sites": [[s, n] for s, n in list(_ranked(t.sites).items())[:TOP_SITES]],
+        "sites": len(t.sites),
+        "near_duplicates": {"clusters": len(t.clusters), "documents": sum(t.clusters.values())},
+        "encodings": _ranked(t.encodings),
+        "languages": _ranked(t.languages),
     }
 
 

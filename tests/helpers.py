@@ -9,6 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from flows.report import RunSummary
 from flows.store import PartitionWriter
 from schemas.tables import TABLES
 
@@ -71,7 +72,7 @@ _SORT_KEYS = {
 }
 
 
-def ingest_on_local_dask(**parameters: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def ingest_on_local_dask(**parameters: Any) -> tuple[RunSummary, list[dict[str, Any]]]:
     """Run the ``ingest`` flow with its cleaning batches on a Dask ``LocalCluster`` of two
     worker processes; returns the run's summary and the cluster's task stream (one entry
     per task, with the worker that ran it). The workers report to this process's Prefect

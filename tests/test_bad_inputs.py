@@ -164,7 +164,7 @@ def test_nothing_is_lost(bad_run) -> None:
     if hasattr(os, "mkfifo"):
         expected.add("pipe.txt")
     assert accounted == expected
-    assert summary["documents_written"] + summary["documents_failed"] == len(expected)
+    assert summary.documents_written + summary.documents_failed == len(expected)
     assert "leaked" not in set(docs["site"].dropna())
 
 

@@ -56,10 +56,10 @@ def test_dask_local_cluster_gives_the_local_result(corpus: Path, local_run, tmp_
     summary, tasks = ingest_on_local_dask(
         raw_dir=str(corpus), curated_dir=str(tmp_path), ingest_date=DAY, batch_size=4
     )
-    batches = -(-summary["files_found"] // 4)
+    batches = -(-summary.files_found // 4)
     workers = {t["worker"] for t in tasks}
     assert len(tasks) >= batches and len(workers) == 2  # every batch ran on the cluster
-    assert summary["documents_written"] == len(local_run["documents"])
+    assert summary.documents_written == len(local_run["documents"])
     _assert_same(tmp_path, local_run)
 
 

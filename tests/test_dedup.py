@@ -145,12 +145,12 @@ def test_second_run_adds_only_todays_files(tmp_path: Path, prefect_harness) -> N
     write(raw, "2026-11-20/a.txt", story(1) + [FOOTER])
     write(raw, "2026-11-20/b.txt", story(2))
     first = run(raw, curated, "2026-11-20")
-    assert first["documents_written"] == 2
+    assert first.documents_written == 2
     write(raw, "2026-11-21/c.txt", story(3) + [FOOTER])
     second = run(raw, curated, "2026-11-21")
-    assert second["documents_written"] == 1
-    assert second["documents_skipped"] == 2
-    assert {s["why"] for s in second["skipped"]} == {"same bytes already ingested on 2026-11-20"}
+    assert second.documents_written == 1
+    assert second.documents_skipped == 2
+    assert {s.why for s in second.skipped} == {"same bytes already ingested on 2026-11-20"}
     docs = pd.read_parquet(curated / "documents")
     assert sorted(docs["source_path"]) == [
         "2026-11-20/a.txt",
@@ -205,7 +205,7 @@ def test_syndicated_copy_next_day_is_flagged_against_history(
     copy = [*body[:-1], body[-1].replace("officials", "the mayor")]
     write(raw, "local/story.txt", ["Subscribe to our newsletter", *copy])
     summary = run(raw, curated, "2026-11-21")
-    assert summary["documents_written"] == 1 and summary["near_dup_documents"] == 1
+    assert summary.documents_written == 1 and summary.near_dup_documents == 1
     docs = pd.read_parquet(curated / "documents").set_index("source_path")
     assert docs.loc["local/story.txt", "near_dup_cluster"] == docs.loc["wire/story.txt", "doc_id"]
     assert docs.loc["local/story.txt", "text"] == copy[-1]  # the rest was kept yesterday
@@ -220,7 +220,7 @@ def test_an_edited_file_is_a_new_version_not_a_duplicate_of_itself(
     run(raw, curated, "2026-11-20")
     write(raw, "a.txt", [*body, "Correction: an earlier version misstated the date of the vote."])
     summary = run(raw, curated, "2026-11-21")
-    assert summary["documents_written"] == 1 and summary["paragraphs_removed"] == 0
+    assert summary.documents_written == 1 and summary.paragraphs_removed == 0
     docs = pd.read_parquet(curated / "documents")
     assert list(docs["paragraphs_after"]) == [5, 6]
 
@@ -298,7 +298,7 @@ def test_the_flow_picks_the_same_keeper_across_batches(tmp_path: Path, prefect_h
     summaries = [
         run(raw, tmp_path / f"curated-{size}", "2026-11-21", batch_size=size) for size in (1, 500)
     ]
-    assert summaries[0]["paragraphs_removed"] == summaries[1]["paragraphs_removed"]
+    assert summaries[0].paragraphs_removed == summaries[1].paragraphs_removed
     for size in (1, 500):
         docs = pd.read_parquet(tmp_path / f"curated-{size}" / "documents").set_index("source_path")
         assert docs.loc[ORIGINAL, "text"] == "\n\n".join(body)

@@ -30,7 +30,7 @@ def seeds_run(tmp_path_factory, seeds_dir: Path, prefect_harness) -> tuple[Path,
 
 def test_seeds_through_the_flow_match_gold(seeds_run, seeds_dir: Path) -> None:
     curated, summary = seeds_run
-    assert summary["documents_written"] == 4 and summary["documents_failed"] == 0
+    assert summary.documents_written == 4 and summary.documents_failed == 0
     docs = pd.read_parquet(curated / "documents")
     assert len(docs) == 4
     for row in docs.to_dict("records"):
@@ -70,7 +70,7 @@ def test_paragraph_counts_add_up(seeds_run) -> None:
     docs = pd.read_parquet(curated / "documents")
     paras = pd.read_parquet(curated / "paragraphs")
     removed = pd.read_parquet(curated / "removed")
-    assert docs["paragraphs_after"].sum() == len(paras) == summary["paragraphs_kept"]
+    assert docs["paragraphs_after"].sum() == len(paras) == summary.paragraphs_kept
     assert docs["paragraphs_before"].sum() == len(paras) + len(removed)
 
 
@@ -78,10 +78,10 @@ def test_sample_corpus_with_a_bad_file(tmp_path: Path, prefect_harness) -> None:
     from flows.ingest import ingest
 
     summary = ingest(raw_dir=str(ROOT / "raw"), curated_dir=str(tmp_path), ingest_date="2026-11-21")
-    assert summary["files_found"] == 9
-    assert summary["documents_written"] == 9
-    assert summary["documents_failed"] == 2
-    assert summary["near_dup_documents"] == 2
+    assert summary.files_found == 9
+    assert summary.documents_written == 9
+    assert summary.documents_failed == 2
+    assert summary.near_dup_documents == 2
     errors = pd.read_parquet(tmp_path / "errors").set_index("source_path")
     assert dict(errors["error"]) == {
         "2026-11-21/wire-dump.jsonl.gz:3": "bad_record",
@@ -115,30 +115,28 @@ def test_cross_document_duplicates_name_the_keeper(tmp_path: Path, prefect_harne
 
 
 def test_a_same_date_rerun_says_which_documents_leave_the_date(
-    tmp_path: Path, prefect_harness, capsys
+    tmp_path: Path, prefect_harness
 ) -> None:
     """Issue 17, finding 5: moving a file away and re-running its date dropped its
     document from curated without a word."""
-    from flows.cli import _print_summary
     from flows.ingest import ingest
-    from flows.pipeline import report_markdown
+    from flows.report import report_markdown, summary_lines
 
     raw, curated = tmp_path / "raw", tmp_path / "curated"
     shutil.copytree(Path(__file__).resolve().parent.parent / "raw", raw)
     first = ingest(raw_dir=str(raw), curated_dir=str(curated), ingest_date="2026-11-21")
-    assert first["documents_dropped_from_date"] == 0
+    assert first.documents_dropped_from_date == 0
     gone = sorted(p for p in raw.rglob("*.txt") if "broken" not in p.parts)[0]
     gone.unlink()
     again = ingest(raw_dir=str(raw), curated_dir=str(curated), ingest_date="2026-11-21")
     name = gone.relative_to(raw).as_posix()
-    assert again["documents_dropped_from_date"] == 1
-    assert again["dropped_from_date"] == [name]
+    assert again.documents_dropped_from_date == 1
+    assert again.dropped_from_date == [name]
     docs = pd.read_parquet(curated / "documents")
     assert name not in set(docs["source_path"])
-    assert len(docs) == first["documents_written"] - 1
+    assert len(docs) == first.documents_written - 1
     assert "**1** documents its partition held" in report_markdown(again)
-    _print_summary(again)
-    out = capsys.readouterr().out
+    out = "\n".join(summary_lines(again))
     assert "1 documents its partition held are not in this run" in out
     assert f"  dropped {name}" in out
 
@@ -161,16 +159,16 @@ def test_a_failed_input_is_an_error_once_per_content(tmp_path: Path, prefect_har
         return ingest(raw_dir=str(raw), curated_dir=str(curated), ingest_date=day, **kw)
 
     first = run("2026-11-21")
-    assert first["errors_by_code"] == {"bad_record": 1, "undecodable": 1}
+    assert first.errors_by_code == {"bad_record": 1, "undecodable": 1}
     errors = pd.read_parquet(curated / "errors")
     assert errors["source_sha256"].notna().all()
 
     second = run("2026-11-22")
-    assert second["documents_failed"] == 0 and second["documents_still_failing"] == 2
-    assert {s["source_path"] for s in second["still_failing"]} == {"photo.txt", "dump.jsonl:2"}
+    assert second.documents_failed == 0 and second.documents_still_failing == 2
+    assert {s.source_path for s in second.still_failing} == {"photo.txt", "dump.jsonl:2"}
     assert (
         "failed on 2026-11-21 (undecodable)"
-        in dict((s["source_path"], s["why"]) for s in second["still_failing"])["photo.txt"]
+        in dict((s.source_path, s.why) for s in second.still_failing)["photo.txt"]
     )
     per_date = pd.read_parquet(curated / "errors").groupby("ingest_date", observed=True).size()
     assert per_date.to_dict() == {"2026-11-21": 2}
@@ -178,11 +176,11 @@ def test_a_failed_input_is_an_error_once_per_content(tmp_path: Path, prefect_har
     # New bytes are tried (and fail anew); --retry-errors tries the old ones too.
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(255, -1, -1)) * 8)
     third = run("2026-11-23")
-    assert third["errors_by_code"] == {"undecodable": 1}
-    assert [s["source_path"] for s in third["still_failing"]] == ["dump.jsonl:2"]
+    assert third.errors_by_code == {"undecodable": 1}
+    assert [s.source_path for s in third.still_failing] == ["dump.jsonl:2"]
     fourth = run("2026-11-24", retry_errors=True)
-    assert fourth["errors_by_code"] == {"bad_record": 1, "undecodable": 1}
-    assert fourth["documents_still_failing"] == 0
+    assert fourth.errors_by_code == {"bad_record": 1, "undecodable": 1}
+    assert fourth.documents_still_failing == 0
 
 
 def test_prefect_yaml_declares_every_flow_parameter_with_its_default() -> None:

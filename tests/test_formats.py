@@ -221,8 +221,8 @@ def test_mixed_folder_in_one_run(tmp_path: Path, prefect_harness) -> None:
     dump = "\n".join(r if isinstance(r, str) else json.dumps(r) for r in records)
     (raw / "dump.jsonl.gz").write_bytes(gzip.compress(dump.encode()))
     summary = ingest(raw_dir=str(raw), curated_dir=str(curated), ingest_date="2026-11-21")
-    assert summary["files_found"] == 3
-    assert summary["documents_written"] == 4  # documents, one per JSONL record
+    assert summary.files_found == 3
+    assert summary.documents_written == 4  # documents, one per JSONL record
     docs = pd.read_parquet(curated / "documents").set_index("source_path")
     assert sorted(docs.index) == ["dump.jsonl.gz:1", "dump.jsonl.gz:2", "page.html", "plain.txt"]
     assert docs.loc["page.html", "site"] == "Gazette via sidecar"
@@ -248,9 +248,9 @@ def test_ndjson_is_jsonl_and_other_files_are_accounted_for(tmp_path: Path, prefe
     )
     (raw / "crawl-log.csv").write_text("url,status\nhttps://n.example/1,200\n")
     summary = ingest(raw_dir=str(raw), curated_dir=str(curated), ingest_date="2026-11-21")
-    assert summary["files_found"] == 2
-    assert summary["ignored_by_code"] == {"unsupported_type": 1}
-    assert [entry["path"] for entry in summary["ignored"]] == ["crawl-log.csv"]
+    assert summary.files_found == 2
+    assert summary.ignored_by_code == {"unsupported_type": 1}
+    assert [entry.source_path for entry in summary.ignored] == ["crawl-log.csv"]
     docs = pd.read_parquet(curated / "documents")
     assert sorted(docs["source_path"]) == ["dumps/extra.ndjson:1", "story.txt"]
 

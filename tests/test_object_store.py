@@ -221,7 +221,7 @@ def test_the_flow_reads_and_writes_s3_and_dask_workers_read_objects_directly(
         raw_dir=f"s3://{uploaded}/raw_b", curated_dir=curated, ingest_date=DAY2, batch_size=8
     )
     assert len({t["worker"] for t in tasks}) == 2  # batches ran on both workers
-    assert summary["curated_dir"] == curated and summary["documents_failed"] == 0
+    assert summary.curated_dir == curated and summary.documents_failed == 0
     _assert_same(_contents(curated, _options(aws)), reference)
 
 
@@ -261,7 +261,7 @@ def test_bad_objects_are_recorded_and_the_run_goes_on(s3, aws, bucket, prefect_h
     docs = pd.read_parquet(f"s3://{bucket}/curated/documents", storage_options=_options(aws))
     assert sorted(docs["source_path"]) == ["good.txt", "records.jsonl:1"]
     # every object under RAW_DIR is a document, an error or ignored; raw2/ is never read
-    assert summary["files_found"] == len(docs) + len(errors) - 1  # the JSONL file holds two
+    assert summary.files_found == len(docs) + len(errors) - 1  # the JSONL file holds two
 
 
 def test_kills_mid_commit_then_a_rerun_equals_an_uninterrupted_run(

@@ -379,7 +379,7 @@ def test_an_old_partition_of_another_schema_is_read_or_named(
     _rewrite(paras_file, paras.set_column(4, "norm_chars", paras["norm_chars"].cast(pa.int64())))
     write(raw, "new/b.txt", story(9, 5)[:3] + story(10, 2))
     summary = run(raw, curated, DAY2)
-    assert summary["documents_written"] == 1 and summary["documents_skipped"] == 1
+    assert summary.documents_written == 1 and summary.documents_skipped == 1
     removed = pd.read_parquet(curated / "removed")
     assert (removed["reason"] == "duplicate").sum() == 3  # deduplicated against the old date
     # A required column missing cannot be read: one clear error naming file and remedy.
