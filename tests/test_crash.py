@@ -67,6 +67,13 @@ def _contents(curated: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _assert_same(curated: Path, reference: dict[str, pd.DataFrame]) -> None:
+    """Every table equals the uninterrupted run's."""
+    got = _contents(curated)
+    for name, df in reference.items():
+        pd.testing.assert_frame_equal(got[name], df, obj=name)
+
+
 def _assert_readable(curated: Path) -> None:
     """pandas reads every table, and every visible file is a complete Parquet file."""
     for name in TABLES:
@@ -100,9 +107,7 @@ def test_kill_at_every_write_point_then_rerun(corpora, env, reference, tmp_path:
     assert _ingest(raw_b, curated, DAY2, env) == 0
     _assert_readable(curated)
     assert not list(curated.rglob(".*.tmp")), "temporary files left behind"
-    got = _contents(curated)
-    for name, df in reference.items():
-        pd.testing.assert_frame_equal(got[name], df, obj=name)
+    _assert_same(curated, reference)
 
 
 def test_kill_during_a_same_day_rerun_keeps_the_old_partition(corpora, env, tmp_path: Path) -> None:
@@ -141,9 +146,7 @@ def test_kill_at_random_moments_then_rerun(corpora, env, reference, tmp_path: Pa
         assert proc.returncode == -signal.SIGKILL, "the run ended before the kill landed"
         _assert_readable(curated)
     assert _ingest(raw_b, curated, DAY2, env) == 0
-    got = _contents(curated)
-    for name, df in reference.items():
-        pd.testing.assert_frame_equal(got[name], df, obj=name)
+    _assert_same(curated, reference)
 
 
 # --- concurrent runs -------------------------------------------------------------------------
@@ -222,9 +225,7 @@ def test_a_kill_between_table_commits_is_completed_by_the_next_nights_run(
     assert store.pending_commit(curated) == DAY1
     assert _ingest(raw_b, curated, DAY2, env) == 0
     assert store.pending_commit(curated) is None
-    got = _contents(curated)
-    for name, df in reference.items():
-        pd.testing.assert_frame_equal(got[name], df, obj=name)
+    _assert_same(curated, reference)
 
 
 def test_a_kill_before_the_commit_leaves_no_table_of_the_date(corpora, env, tmp_path: Path) -> None:
