@@ -13,15 +13,14 @@ from __future__ import annotations
 import io
 import logging
 import lzma
-import os
 import re
-import shutil
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from cleaners import shared_cache
 
 LOG = logging.getLogger(__name__)
 
@@ -35,8 +34,6 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 _CODE = re.compile(r"^[a-z]{2}$")
 
 
-# Where the unpacked model is kept between processes (see ``_model_arrays``).
-CACHE_ENV = "THRESHER_CACHE_DIR"
 _ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
 
 
@@ -74,10 +71,7 @@ def _model_arrays() -> dict[str, np.ndarray]:
     import py3langid
     from py3langid.langid import MODEL_DIR, MODEL_FILE
 
-    try:
-        folder = _cache_root() / f"py3langid-{py3langid.__version__}"
-    except RuntimeError:  # no home folder to put a cache in
-        folder = None
+    folder = shared_cache.entry(f"py3langid-{py3langid.__version__}")
     if folder is not None:
         try:
             return {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
@@ -87,35 +81,13 @@ def _model_arrays() -> dict[str, np.ndarray]:
     with np.load(io.BytesIO(raw), allow_pickle=False) as packed:
         arrays = {name: packed[name] for name in _ARRAYS}
     if folder is not None:
-        _store(folder, arrays)
+        shared_cache.store(folder, lambda staging: _save(staging, arrays), "language model")
     return arrays
 
 
-def _cache_root() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "thresher"
-
-
-def _store(folder: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write the arrays to ``folder`` all at once: into a fresh sibling folder, then one
-    rename, so a reader sees every file or none. Another process that got there first
-    wins; a cache that cannot be written is skipped."""
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    except OSError as exc:
-        LOG.info("language model not cached (%s): unpacked in each process", exc)
-        return
-    try:
-        for name, array in arrays.items():
-            np.save(staging / f"{name}.npy", array, allow_pickle=False)
-        staging.rename(folder)  # fails if another process stored it meanwhile: it wins
-    except OSError as exc:
-        LOG.info("language model not cached (%s): unpacked in each process", exc)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)  # gone after the rename; a failed write
+def _save(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    for name, array in arrays.items():
+        np.save(folder / f"{name}.npy", array, allow_pickle=False)
 
 
 def detect_language(text: str) -> str | None:

@@ -7,16 +7,18 @@ lines are added to the shipped ones.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
 import re
 from functools import cache, lru_cache
 from pathlib import Path
-from re import _constants as _sre_constants
-from re import _parser as _sre_parser
-from typing import Any
+from typing import Any, NamedTuple
 
 import hyperscan
 
+from cleaners import shared_cache
 from cleaners.multiscan import ids_found
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -24,6 +26,7 @@ DATA_DIR = Path(__file__).parent / "data"
 # for a document's second pass and a site's recurring boilerplate, a few MB each.
 CACHE_SIZE = 4096
 EXTRA_DIR_ENV = "THRESHER_PATTERNS_DIR"
+_log = logging.getLogger(__name__)
 
 # Curly quotes and dashes are straightened before matching, so patterns are written in ASCII.
 _STRAIGHTEN = str.maketrans(
@@ -102,179 +105,131 @@ def word_regex(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
 
 
+# Categories whose entries ``found_in`` matches anywhere in a paragraph.
+SEARCHED = ("cookie_banner", "promo", "caption")
+_PREFILTER = (
+    hyperscan.HS_FLAG_PREFILTER
+    | hyperscan.HS_FLAG_SINGLEMATCH
+    | hyperscan.HS_FLAG_CASELESS
+    | hyperscan.HS_FLAG_UTF8
+    | hyperscan.HS_FLAG_UCP
+)
+_UNSCANNED = "Hyperscan cannot compile it, even in prefilter mode (slower, same verdicts)"
+
+
+class _SearchIndex(NamedTuple):
+    database: Any  # None when no entry compiles
+    spans: dict[str, range]  # each category's entry ids
+    regexes: tuple[re.Pattern[str], ...]  # by entry id
+    unscanned: frozenset[int]  # entries Hyperscan cannot take: tried on every paragraph
+
+
+def _compile(expressions: list[str], ids: list[int]) -> Any:
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(
+        expressions=[e.encode() for e in expressions],
+        ids=ids,
+        elements=len(ids),
+        flags=[_PREFILTER] * len(ids),
+    )
+    return database
+
+
+def _scannable(pattern: str) -> bool:
+    try:
+        _compile([pattern], [0])
+    except hyperscan.error:
+        return False
+    return True
+
+
+def _database(entries: list[str]) -> tuple[Any, frozenset[int]]:
+    """The entries compiled into one database (about 4 s), and the ids of those that
+    Hyperscan cannot compile; kept in the shared cache under a key of the entries, so
+    later processes load it in milliseconds."""
+    key = hashlib.sha256(
+        "\n".join([hyperscan.__version__, str(_PREFILTER), *entries]).encode()
+    ).hexdigest()[:24]
+    folder = shared_cache.entry(f"patterns-{key}")
+    if folder is not None:
+        try:
+            unscanned = json.loads((folder / "unscanned.json").read_text())
+            database = hyperscan.loadb(
+                (folder / "search.hsdb").read_bytes(), hyperscan.HS_MODE_BLOCK
+            )
+            return database, frozenset(unscanned)
+        except (OSError, ValueError, hyperscan.error):
+            pass  # not cached yet (or unreadable): compile
+    try:
+        database, unscanned = _compile(entries, list(range(len(entries)))), frozenset()
+    except hyperscan.error:  # one entry or more: find them, compile the others
+        scanned = [k for k, pattern in enumerate(entries) if _scannable(pattern)]
+        unscanned = frozenset(range(len(entries))) - frozenset(scanned)
+        database = _compile([entries[k] for k in scanned], scanned) if scanned else None
+    if folder is not None and database is not None:
+        blob = hyperscan.dumpb(database)
+
+        def write(staging: Path) -> None:
+            (staging / "search.hsdb").write_bytes(blob)
+            (staging / "unscanned.json").write_text(json.dumps(sorted(unscanned)))
+
+        shared_cache.store(folder, write, "pattern database")
+    return database, unscanned
+
+
+@cache
+def _search_index() -> _SearchIndex:
+    """Every entry of the searched categories in one Hyperscan database, compiled in
+    prefilter mode: a scan reports every entry that may match (a superset), and only
+    those are tried with Python's ``re``, which decides. An entry Hyperscan cannot compile
+    even so is tried on every paragraph, and named in a warning when the patterns load."""
+    entries = [(name, pattern) for name in SEARCHED for pattern in lines(name)]
+    spans, start = {}, 0
+    for name in SEARCHED:
+        spans[name] = range(start, start + len(lines(name)))
+        start += len(lines(name))
+    database, unscanned = _database([pattern for _, pattern in entries])
+    for k in sorted(unscanned):
+        name, pattern = entries[k]
+        _log.warning("%s pattern %r is tried on every paragraph: %s", name, pattern, _UNSCANNED)
+    regexes = tuple(re.compile(pattern, re.IGNORECASE) for _, pattern in entries)
+    return _SearchIndex(database, spans, regexes, unscanned)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def entries_in(key: str) -> frozenset[int]:
+    """The ids of the searched categories' entries that may occur in the paragraph
+    ``key`` (a superset of those that do): one scan for all of them at once.
+
+    >>> promo = _search_index().spans["promo"]
+    >>> any(k in promo for k in entries_in("Subscribe to our newsletter"))
+    True
+    """
+    index = _search_index()
+    if index.database is None:
+        return index.unscanned
+    found = ids_found(index.database, key.encode("utf-8", "surrogatepass"))
+    return index.unscanned.union(found)
+
+
 # Verdicts per (category, paragraph), cached: the registry's later passes see the same
 # paragraphs again, and a site's boilerplate recurs across its pages.
 
 
 @lru_cache(maxsize=CACHE_SIZE)
 def found_in(name: str, key: str) -> bool:
-    """Whether any entry of category ``name`` occurs in the paragraph ``key``.
-
-    Each entry is tried only when the paragraph contains one of the literal words that
-    every match of that entry must contain (``required_literals``). Which literals a
-    paragraph contains is found in one pass for every category at once (``literals_in``,
-    a Hyperscan database of all of them), so most body paragraphs cost one scan and no
-    regex at all.
+    """Whether any entry of category ``name`` occurs in the paragraph ``key``. Python's
+    ``re`` decides, but only for the entries the one Hyperscan scan of ``entries_in``
+    reports, so most body paragraphs cost one scan and no regex at all.
 
     >>> found_in("promo", "Subscribe to our newsletter")
     True
     >>> found_in("cookie_banner", "This site uses cookies to improve it")
     True
     """
-    present = literals_in(key.lower())
-    by_literal, ungated = _entries_by_literal(name)
-    if not present and not ungated:
-        return False  # none of the category's literals: most body paragraphs stop here
-    gated = _gated(name)
-    candidates = set(ungated)
-    for literal in present:
-        candidates.update(by_literal.get(literal, ()))
-    return any(gated[k][1].search(key) for k in sorted(candidates))
-
-
-@cache
-def _entries_by_literal(name: str) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
-    """For each gating literal, the category's entries it gates; and the entries with no
-    literal (tried on every paragraph)."""
-    by_literal: dict[str, list[int]] = {}
-    ungated = []
-    for k, (literals, _) in enumerate(_gated(name)):
-        if literals is None:
-            ungated.append(k)
-        for literal in literals or ():
-            by_literal.setdefault(literal, []).append(k)
-    return {w: tuple(ks) for w, ks in by_literal.items()}, tuple(ungated)
-
-
-@cache
-def _gated(name: str) -> tuple[tuple[tuple[str, ...] | None, re.Pattern[str]], ...]:
-    return tuple((required_literals(p), re.compile(p, re.IGNORECASE)) for p in lines(name))
-
-
-# Categories whose entries ``found_in`` matches anywhere in a paragraph.
-SEARCHED = ("cookie_banner", "promo", "caption")
-
-
-@cache
-def _literal_database() -> tuple[Any, tuple[str, ...]]:
-    """Every gating literal of the searched categories in one Hyperscan database (each
-    reported once per scan), and the literal of each id."""
-    literals = tuple(
-        sorted({w for name in SEARCHED for lits, _ in _gated(name) if lits for w in lits})
-    )
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(
-        expressions=[w.encode() for w in literals],
-        ids=list(range(len(literals))),
-        elements=len(literals),
-        flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(literals),
-        literal=True,
-    )
-    return database, literals
-
-
-@lru_cache(maxsize=CACHE_SIZE)
-def literals_in(low: str) -> frozenset[str]:
-    """The gating literals (``required_literals`` of the searched categories) that occur
-    in a lower-cased paragraph.
-
-    >>> sorted(literals_in("we use cookies to improve it"))
-    [' cookie', ' cookies', 'cookie', 'cookies']
-    """
-    database, literals = _literal_database()
-    found = ids_found(database, low.encode("utf-8", "surrogatepass"))
-    return frozenset(literals[i] for i in found)
-
-
-# A literal shorter than this is too common to be worth testing first.
-_MIN_LITERAL = 3
-_MAX_LANGUAGE = 256
-
-
-def required_literals(pattern: str) -> tuple[str, ...] | None:
-    """Lower-case strings one of which every match of ``pattern`` contains, or None when
-    the pattern has no such literal of at least three characters.
-
-    >>> required_literals(r"\\b(use|uses|using) (of )?cookies\\b")
-    (' cookies',)
-    >>> required_literals(r"\\b(photo|image)\\s*:")
-    ('image', 'photo')
-    >>> required_literals(r"(^|\\s)/[^/]+$") is None
-    True
-    """
-    try:
-        items = list(_sre_parser.parse(pattern, re.IGNORECASE))
-    except Exception:  # noqa: BLE001 - a parser change only costs speed: test every paragraph
-        return None
-    usable = []
-    for candidate in _candidates(items):
-        common = _common_substring(candidate)
-        for option in (candidate, {common}):
-            if option and min(map(len, option)) >= _MIN_LITERAL:
-                usable.append(option)
-    if not usable:
-        return None
-    # Fewest strings to test, then the longest; a literal under five characters ("we ")
-    # lets most paragraphs through, so it counts as ten.
-    best = min(
-        usable,
-        key=lambda o: (len(o) + (10 if min(map(len, o)) < 5 else 0), -min(map(len, o))),
-    )
-    return tuple(sorted(best))
-
-
-def _common_substring(strings: set[str]) -> str:
-    """The longest substring every string contains ("" if none)."""
-    shortest = min(strings, key=len)
-    for size in range(len(shortest), 0, -1):
-        for start in range(len(shortest) - size + 1):
-            part = shortest[start : start + size]
-            if all(part in s for s in strings):
-                return part
-    return ""
-
-
-def _candidates(items: list) -> list[set[str]]:
-    """Sets of literals from runs of a sequence: every match contains one of each set."""
-    out: list[set[str]] = []
-    run: set[str] | None = {""}
-    for op, av in items:
-        if op is _sre_constants.AT:
-            continue
-        finite = _finite([(op, av)])
-        if finite is not None and run is not None and len(run) * len(finite) <= _MAX_LANGUAGE:
-            run = {a + b for a in run for b in finite}
-            continue
-        if run and "" not in run:
-            out.append(run)
-        run = {""}
-    if run and "" not in run:
-        out.append(run)
-    return out
-
-
-def _finite(items: list) -> set[str] | None:
-    """Every string a piece of pattern can match, lower-cased, if finitely few."""
-    strings = {""}
-    for op, av in items:
-        if op is _sre_constants.LITERAL:
-            part: set[str] | None = {chr(av).lower()}
-        elif op is _sre_constants.AT:
-            continue
-        elif op is _sre_constants.SUBPATTERN:
-            part = _finite(list(av[3]))
-        elif op is _sre_constants.BRANCH:
-            alts = [_finite(list(alt)) for alt in av[1]]
-            part = None if any(a is None for a in alts) else set().union(*alts)  # type: ignore[arg-type]
-        elif op is _sre_constants.MAX_REPEAT and av[0] == 0 and av[1] == 1:
-            inner = _finite(list(av[2]))
-            part = None if inner is None else inner | {""}
-        else:
-            return None
-        if part is None or len(strings) * len(part) > _MAX_LANGUAGE:
-            return None
-        strings = {a + b for a in strings for b in part}
-    return strings
+    index = _search_index()
+    span = index.spans[name]
+    return any(index.regexes[k].search(key) for k in sorted(entries_in(key)) if k in span)
 
 
 @lru_cache(maxsize=CACHE_SIZE)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cleaners import shared_cache
 from cleaners.document import process_document, process_html
 from cleaners.language import detect_language
 
@@ -84,7 +85,7 @@ def test_a_model_that_cannot_be_read_costs_the_language_not_the_document(
 
     from cleaners import language
 
-    monkeypatch.setenv(language.CACHE_ENV, str(tmp_path / "empty-cache"))
+    monkeypatch.setenv(shared_cache.CACHE_ENV, str(tmp_path / "empty-cache"))
     monkeypatch.setattr(py3langid.langid, "MODEL_FILE", "data/no-such-model.npz.xz")
     language._identifier.cache_clear()
     try:
@@ -102,7 +103,7 @@ def test_the_unpacked_model_is_cached_whole_and_reused(
 
     from cleaners import language
 
-    monkeypatch.setenv(language.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv(shared_cache.CACHE_ENV, str(tmp_path))
     language._identifier.cache_clear()
     try:
         assert detect_language(GERMAN) == "de"
@@ -127,7 +128,7 @@ def test_a_cache_that_cannot_be_written_leaves_nothing_behind(
     def full_disk(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setenv(language.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv(shared_cache.CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(language.np, "save", full_disk)
     language._identifier.cache_clear()
     try:

@@ -39,5 +39,52 @@ def test_scans_from_many_threads_at_once() -> None:
     its own."""
     keys = [f"Subscribe to our newsletter number {i} for cookies and photos" for i in range(4000)]
     with ThreadPoolExecutor(8) as pool:
-        found = list(pool.map(lambda k: patterns.literals_in(k.lower()), keys))
-    assert all("newsletter" in f for f in found)
+        found = list(pool.map(lambda k: patterns.entries_in(k), keys))
+    promo = patterns._search_index().spans["promo"]
+    assert all(any(k in promo for k in f) for f in found)
+
+
+_LOADED = (
+    patterns.lines,
+    patterns._search_index,
+    patterns.entries_in,
+    patterns.found_in,
+    patterns.whole,
+)
+
+
+@pytest.fixture
+def extra_patterns(tmp_path, monkeypatch):
+    """A THRESHER_PATTERNS_DIR of the test's own, and a cache folder no other test uses;
+    the shipped patterns again afterwards."""
+    from cleaners import shared_cache
+
+    folder = tmp_path / "extra"
+    folder.mkdir()
+    monkeypatch.setenv(patterns.EXTRA_DIR_ENV, str(folder))
+    monkeypatch.setenv(shared_cache.CACHE_ENV, str(tmp_path / "cache"))
+    for loaded in _LOADED:
+        loaded.cache_clear()
+    yield folder
+    for loaded in _LOADED:
+        loaded.cache_clear()
+
+
+def test_a_users_extra_line_is_matched(extra_patterns) -> None:
+    (extra_patterns / "promo.txt").write_text("# our house style\n\\bthe morning brief\\b\n")
+    assert patterns.found_in("promo", "Get The Morning Brief in your inbox")
+    assert patterns.found_in("promo", "Subscribe to our newsletter")  # the shipped lines too
+    assert not patterns.found_in("promo", "The council met in the morning to brief staff.")
+
+
+def test_an_entry_hyperscan_cannot_compile_is_tried_on_every_paragraph(
+    extra_patterns, caplog
+) -> None:
+    """Never dropped: a pattern Hyperscan refuses even in prefilter mode (here a bounded
+    repeat too large for it) is named in a warning and still decides."""
+    (extra_patterns / "promo.txt").write_text("weekly digest \\d{0,100000}no\\.\n")
+    with caplog.at_level("WARNING", logger="cleaners.patterns"):
+        assert patterns.found_in("promo", "Read the weekly digest 12no. today")
+    assert "tried on every paragraph" in caplog.text and "weekly digest" in caplog.text
+    assert not patterns.found_in("promo", "The weekly digest of council minutes was late.")
+    assert patterns.found_in("promo", "Subscribe to our newsletter")
