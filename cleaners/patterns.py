@@ -228,7 +228,9 @@ def found_in(name: str, key: str) -> bool:
     True
     """
     index = _search_index()
-    span = index.spans[name]
+    span = index.spans.get(name)
+    if span is None:
+        raise KeyError(f"{name!r} is not one of patterns.SEARCHED, the categories found_in scans")
     return any(index.regexes[k].search(key) for k in sorted(entries_in(key)) if k in span)
 
 
