@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any
 
@@ -21,6 +21,7 @@ from cleaners.page import (
     ends_sentence,
     is_bullet,
     is_headline_like,
+    is_table_row,
     last_char,
     line_shape,
     words,
@@ -288,7 +289,8 @@ def find_dateline(page: Page) -> Detection:
     sources: dict[str, int] = {}
     for i in page.live():
         key = page.keys[i]
-        if page.word_counts[i] > DATELINE_MAX_WORDS or not dates.has_date(key):
+        too_long = page.word_counts[i] > DATELINE_MAX_WORDS
+        if too_long or is_table_row(key) or not dates.has_date(key):
             continue
         rest = filler.sub(" ", dates.strip_dates(key)).strip()
         by = byline.match(rest)
@@ -296,13 +298,15 @@ def find_dateline(page: Page) -> Detection:
         name = " ".join(rest_words)
         if len(rest_words) > 1 and not _is_person_name(name):
             continue
+        when = dates.parse_date(key)
+        if when is None and isinstance(fetched, datetime):  # "3 hours ago": from the fetch
+            when = dates.parse_relative(key, fetched)
+        if rest_words and (rest.endswith(":") or not _readable_date(key, when)):
+            continue  # "Average Rating: 4.25": a label and a number, no date to read
         found.append(i)
         lifted: dict[str, Any] = {}
         if len(rest_words) > 1:  # "November 20, 2019 Emiliano Bellini": date and byline
             lifted["author"] = name
-        when = dates.parse_date(key)
-        if when is None and isinstance(fetched, datetime):  # "3 hours ago": from the fetch
-            when = dates.parse_relative(key, fetched)
         if when is not None:
             lifted[
                 "updated_at" if patterns.word_regex("updated").search(key) else "published_at"
@@ -314,6 +318,15 @@ def find_dateline(page: Page) -> Detection:
     return Detection(found, meta, sources)
 
 
+# Any fixed day: whether a relative date ("3 hours ago") can be read does not depend on it.
+_SOME_DAY = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _readable_date(key: str, parsed: datetime | None) -> bool:
+    """Whether a line holds a date that can be read, absolute or relative."""
+    return parsed is not None or dates.parse_relative(key, _SOME_DAY) is not None
+
+
 def find_sections(page: Page) -> Detection:
     """Section tags and breadcrumbs in the header ("Europe;Ukraine", "News › World");
     lifts ``sections``."""
@@ -321,7 +334,7 @@ def find_sections(page: Page) -> Detection:
     sections: list[str] = []
     for i in page.header()[-SECTION_WINDOW:] + page.footer()[:SECTION_WINDOW]:
         key = page.keys[i]
-        if ends_sentence(key) or len(key) > SECTION_LINE_MAX_CHARS:
+        if ends_sentence(key) or len(key) > SECTION_LINE_MAX_CHARS or is_table_row(key):
             continue
         label = _section_label().sub("", key)
         parts = [p for p in SECTION_SEPARATORS.split(label) if p]
@@ -382,7 +395,7 @@ def find_byline(page: Page) -> Detection:
                 return Detection([i])
     for i in header + opening:
         key = page.keys[i]
-        if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key):
+        if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key) or is_table_row(key):
             continue
         m = prefix.match(key)
         if m and m.end() < len(key.rstrip(" :,-|")):
@@ -392,6 +405,8 @@ def find_byline(page: Page) -> Detection:
     for i in header:
         key = page.keys[i]
         if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key) or prefix.match(key):
+            continue
+        if is_table_row(key):
             continue
         name, suffixed = _name_and_suffix(key)
         if not _is_person_name(name):

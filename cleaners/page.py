@@ -98,6 +98,16 @@ def is_bullet(key: str) -> bool:
     return bool(_BULLET.match(key))
 
 
+def is_table_row(key: str) -> bool:
+    """Whether a paragraph is a row of a table as trafilatura writes tables (``| a | b |``):
+    cells, never a breadcrumb, a dateline or a byline, whatever they hold.
+
+    >>> is_table_row("| Onions | 1 and a half | 3 |"), is_table_row("News | World")
+    (True, False)
+    """
+    return key.startswith("|") and key.endswith("|") and key.count("|") >= 3
+
+
 _LABEL = re.compile(r"^[^:]{1,40}:\s")
 
 
