@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import platform
 import re
 from functools import cache, lru_cache
 from pathlib import Path
@@ -144,11 +145,12 @@ def _scannable(pattern: str) -> bool:
 
 
 def _database(entries: list[str]) -> tuple[Any, frozenset[int]]:
-    """The entries compiled into one database (about 4 s), and the ids of those that
-    Hyperscan cannot compile; kept in the shared cache under a key of the entries, so
-    later processes load it in milliseconds."""
+    """The entries compiled into one database (2-4 s), and the ids of those that
+    Hyperscan cannot compile; kept in the shared cache under a key of the entries and the
+    machine, so later processes load it in milliseconds. A cached database this CPU
+    cannot run (a cache folder shared between machines) is compiled again."""
     key = hashlib.sha256(
-        "\n".join([hyperscan.__version__, str(_PREFILTER), *entries]).encode()
+        "\n".join([hyperscan.__version__, platform.machine(), str(_PREFILTER), *entries]).encode()
     ).hexdigest()[:24]
     folder = shared_cache.entry(f"patterns-{key}")
     if folder is not None:
@@ -157,9 +159,10 @@ def _database(entries: list[str]) -> tuple[Any, frozenset[int]]:
             database = hyperscan.loadb(
                 (folder / "search.hsdb").read_bytes(), hyperscan.HS_MODE_BLOCK
             )
+            database.scan(b"probe", scratch=hyperscan.Scratch(database))  # runs on this CPU
             return database, frozenset(unscanned)
         except (OSError, ValueError, hyperscan.error):
-            pass  # not cached yet (or unreadable): compile
+            pass  # not cached yet, unreadable, or for another CPU: compile
     try:
         database, unscanned = _compile(entries, list(range(len(entries)))), frozenset()
     except hyperscan.error:  # one entry or more: find them, compile the others

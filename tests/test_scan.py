@@ -88,3 +88,15 @@ def test_an_entry_hyperscan_cannot_compile_is_tried_on_every_paragraph(
     assert "tried on every paragraph" in caplog.text and "weekly digest" in caplog.text
     assert not patterns.found_in("promo", "The weekly digest of council minutes was late.")
     assert patterns.found_in("promo", "Subscribe to our newsletter")
+
+
+def test_a_cached_database_that_cannot_be_used_is_compiled_again(extra_patterns, tmp_path) -> None:
+    """The compiled database is cached on disk; a damaged one (or one built for another
+    CPU, in a cache folder machines share) is compiled again, never used."""
+    assert patterns.found_in("promo", "Subscribe to our newsletter")
+    (cached,) = (tmp_path / "cache").glob("patterns-*/search.hsdb")
+    cached.write_bytes(b"\0" * 64)
+    for loaded in _LOADED:
+        loaded.cache_clear()
+    assert patterns.found_in("promo", "Subscribe to our newsletter")
+    assert not patterns.found_in("promo", "The council met on Monday.")
