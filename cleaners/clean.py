@@ -138,8 +138,24 @@ def clean_document(
         _merge(result, again)
     if not (known or {}).get("title"):
         _choose_title(paragraphs, result)
+    if not (known or {}).get("published_at"):
+        _date_from_metadata_line(paragraphs, result)
     _date_the_undated(result)
     return result
+
+
+def _date_from_metadata_line(paragraphs: list[str], result: CleanResult) -> None:
+    """A page no dateline dated may state its date in a line of page furniture near the
+    body's start ("By Jane DoePublished: Jan 29, 2025"): lift it from there."""
+    meta = result.metadata
+    if meta.get("published_at") is not None or meta.get("updated_at") is not None:
+        return
+    start = result.kept[0][0] if result.kept else len(paragraphs)
+    found = detectors.dated_metadata_line(paragraphs, start)
+    if found is not None:
+        name, when, position = found
+        meta[name] = when
+        result.sources[name] = position
 
 
 def _date_the_undated(result: CleanResult) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, lru_cache
@@ -316,6 +317,48 @@ def find_dateline(page: Page) -> Detection:
                 meta[field_name] = value
                 sources[field_name] = i
     return Detection(found, meta, sources)
+
+
+# A line of page furniture that states a date beside a name, a site or categories ("By Jane
+# DoePublished: Jan 29, 2025", "Dec 26, 2025 • Mahua Das in Project Management") is looked
+# for among this many lines above the body's first kept line and after it.
+META_DATE_ABOVE = 12
+META_DATE_BELOW = 3
+META_DATE_MAX_WORDS = 30
+_META_SEPARATOR = re.compile(r"[|·•]")
+
+
+def dated_metadata_line(paragraphs: Sequence[str], start: int) -> tuple[str, datetime, int] | None:
+    """For a page no dateline dated: the field (``published_at``, else ``updated_at``), the
+    date and the position of the first line near the body's start (``start``) that reads
+    as page metadata with a date in it: a dateline or byline word, or a separator, beside
+    a date that can be read, in a short line that does not end a sentence. Lifts metadata
+    only; whether the line goes is the cleaners' business.
+
+    >>> lines = ["Menu", "Council raises school budget", "By Jane DoePublished: Jan 29, 2025",
+    ...          "The regional council voted on Tuesday to raise the school budget."]
+    >>> field, when, at = dated_metadata_line(lines, 3)
+    >>> field, when.date().isoformat(), at
+    ('published_at', '2025-01-29', 2)
+    >>> dated_metadata_line(["The law passed by parliament on 3 March 2024 stands."], 0)
+    """
+    filler, by = patterns.word_regex("dateline"), patterns.word_regex("byline")
+    updated = patterns.word_regex("updated")
+    first_update: tuple[str, datetime, int] | None = None
+    lo, hi = max(0, start - META_DATE_ABOVE), min(len(paragraphs), start + META_DATE_BELOW + 1)
+    for i in range(lo, hi):
+        key = patterns.match_key(paragraphs[i])
+        if len(words(key)) > META_DATE_MAX_WORDS or ends_sentence(key) or not dates.has_date(key):
+            continue
+        if not (filler.search(key) or by.search(key) or _META_SEPARATOR.search(key)):
+            continue
+        when = dates.parse_date(key)
+        if when is None:
+            continue
+        if not updated.search(key):
+            return "published_at", when, i
+        first_update = first_update or ("updated_at", when, i)
+    return first_update
 
 
 # Any fixed day: whether a relative date ("3 hours ago") can be read does not depend on it.

@@ -3,6 +3,8 @@ time, and nothing is invented where the page gives no evidence."""
 
 from __future__ import annotations
 
+import pytest
+
 from cleaners.document import process_document, validate_sidecar
 
 BODY = (
@@ -36,3 +38,41 @@ def test_a_page_without_author_or_date_gets_none() -> None:
     assert doc.metadata.get("author") is None
     assert doc.metadata.get("published_at") is None and doc.metadata.get("updated_at") is None
     assert doc.metadata["title"] == "Council raises school budget"
+
+
+# (label, a line of page furniture under the headline, field, day): the date a page states
+# beside a name, a site or its categories, where no dateline stands alone.
+FURNITURE = [
+    ("byline run into the date", "By Jane DoePublished: Jan 29, 2025", "published_at",
+     "2025-01-29"),
+    ("date, name, category", "Dec 26, 2025 • Mahua Das in Project Management", "published_at",
+     "2025-12-26"),
+    ("posted on, by, comments", "Posted on December 20, 2025 by Jean Aufranc - 5 Comments",
+     "published_at", "2025-12-20"),
+    ("German byline and site", "Von Katrin Schulz | Stadtanzeiger | 12. März 2025", "published_at",
+     "2025-03-12"),
+    ("French, with a separator", "Par Claire Dubois · Le Progrès · 3 mars 2025", "published_at",
+     "2025-03-03"),
+    ("an update only", "By Amanda Furrer | Updated: Dec 19, 2025", "updated_at", "2025-12-19"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "day"), [pytest.param(*c[1:], id=c[0]) for c in FURNITURE]
+)
+def test_a_date_in_a_line_of_page_furniture_is_lifted(line: str, field: str, day: str) -> None:
+    doc = process_document(_page(line), "a.txt")
+    assert doc.metadata[field].date().isoformat() == day
+    assert doc.metadata["published_at"].date().isoformat() == day  # an update dates the page
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The council met by the river on 3 March 2025 to agree the plan.",  # a sentence
+        "Average Rating: 4.25 | 112 reviews",  # no date that can be read
+    ],
+)
+def test_a_date_in_body_text_is_not_the_publication_date(line: str) -> None:
+    doc = process_document(_page(line), "a.txt")
+    assert doc.metadata.get("published_at") is None
