@@ -140,8 +140,21 @@ def clean_document(
         _choose_title(paragraphs, result)
     if not (known or {}).get("published_at"):
         _date_from_metadata_line(paragraphs, result)
+    if not (known or {}).get("author"):
+        _author_from_byline_near_body(paragraphs, result)
     _date_the_undated(result)
     return result
+
+
+def _author_from_byline_near_body(paragraphs: list[str], result: CleanResult) -> None:
+    """A page the byline rule did not sign may carry a prefixed byline further from the
+    body's start than the rule looks ("By Jane Doe" above a table of contents)."""
+    if result.metadata.get("author"):
+        return
+    start = result.kept[0][0] if result.kept else len(paragraphs)
+    found = detectors.byline_near_body(paragraphs, start)
+    if found is not None:
+        result.metadata["author"], result.sources["author"] = found
 
 
 def _date_from_metadata_line(paragraphs: list[str], result: CleanResult) -> None:

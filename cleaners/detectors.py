@@ -319,11 +319,12 @@ def find_dateline(page: Page) -> Detection:
     return Detection(found, meta, sources)
 
 
-# A line of page furniture that states a date beside a name, a site or categories ("By Jane
-# DoePublished: Jan 29, 2025", "Dec 26, 2025 • Mahua Das in Project Management") is looked
-# for among this many lines above the body's first kept line and after it.
-META_DATE_ABOVE = 12
-META_DATE_BELOW = 3
+# A line of page furniture that states a date or an author beside a name, a site or
+# categories ("By Jane DoePublished: Jan 29, 2025", "Dec 26, 2025 • Mahua Das in Project
+# Management"), for a page whose header the rules did not date or sign, is looked for among
+# this many lines above the body's first kept line and after it.
+FURNITURE_ABOVE = 12
+FURNITURE_BELOW = 3
 META_DATE_MAX_WORDS = 30
 _META_SEPARATOR = re.compile(r"[|·•]")
 
@@ -345,7 +346,7 @@ def dated_metadata_line(paragraphs: Sequence[str], start: int) -> tuple[str, dat
     filler, by = patterns.word_regex("dateline"), patterns.word_regex("byline")
     updated = patterns.word_regex("updated")
     first_update: tuple[str, datetime, int] | None = None
-    lo, hi = max(0, start - META_DATE_ABOVE), min(len(paragraphs), start + META_DATE_BELOW + 1)
+    lo, hi = _near(start, len(paragraphs))
     for i in range(lo, hi):
         key = patterns.match_key(paragraphs[i])
         if len(words(key)) > META_DATE_MAX_WORDS or ends_sentence(key) or not dates.has_date(key):
@@ -359,6 +360,41 @@ def dated_metadata_line(paragraphs: Sequence[str], start: int) -> tuple[str, dat
             return "published_at", when, i
         first_update = first_update or ("updated_at", when, i)
     return first_update
+
+
+def _near(start: int, n: int) -> tuple[int, int]:
+    """The range of lines near the body's first kept line (``start``) furniture may be in."""
+    return max(0, start - FURNITURE_ABOVE), min(n, start + FURNITURE_BELOW + 1)
+
+
+def byline_near_body(paragraphs: Sequence[str], start: int) -> tuple[str, int] | None:
+    """For a page the byline rule did not sign: the name and position of the first
+    prefixed byline ("By Jane Doe", "Written by Jane Doe", "Von Katrin Schulz") near the
+    body's start (``start``), further from it than the rule looks. Lifts metadata only.
+
+    >>> byline_near_body(["Contents", "By Ramon Berenguer", "Intro", "Step one"], 3)
+    ('Ramon Berenguer', 1)
+    >>> byline_near_body(["Shop by Department", "The council met on Monday."], 1)
+    """
+    prefix = patterns.word_regex("byline")
+    lo, hi = _near(start, len(paragraphs))
+    for i in range(lo, hi):
+        key = patterns.match_key(paragraphs[i])
+        if len(words(key)) > BYLINE_MAX_WORDS or ends_sentence(key):
+            continue
+        name = _prefixed_name(key, prefix)
+        if name is not None:
+            return name, i
+    return None
+
+
+def _prefixed_name(key: str, prefix: re.Pattern[str]) -> str | None:
+    """The person a prefixed byline names ("By Jane Doe, Reuters" -> "Jane Doe")."""
+    m = prefix.match(key)
+    if not m or m.end() >= len(key.rstrip(" :,-|")):
+        return None
+    name, _ = _name_and_suffix(key[m.end() :])
+    return name if _is_person_name(name) else None
 
 
 # Any fixed day: whether a relative date ("3 hours ago") can be read does not depend on it.
@@ -440,11 +476,9 @@ def find_byline(page: Page) -> Detection:
         key = page.keys[i]
         if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key) or is_table_row(key):
             continue
-        m = prefix.match(key)
-        if m and m.end() < len(key.rstrip(" :,-|")):
-            name, _ = _name_and_suffix(key[m.end() :])
-            if _is_person_name(name):
-                return Detection([i], {"author": name}, {"author": i})
+        name = _prefixed_name(key, prefix)
+        if name is not None:
+            return Detection([i], {"author": name}, {"author": i})
     for i in header:
         key = page.keys[i]
         if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key) or prefix.match(key):

@@ -76,3 +76,29 @@ def test_a_date_in_a_line_of_page_furniture_is_lifted(line: str, field: str, day
 def test_a_date_in_body_text_is_not_the_publication_date(line: str) -> None:
     doc = process_document(_page(line), "a.txt")
     assert doc.metadata.get("published_at") is None
+
+
+def _page_with_contents(byline: str) -> bytes:
+    """A byline above a table of contents: further from the body than the byline rule's
+    window reaches."""
+    contents = [
+        f"Step {n}: {topic}"
+        for n, topic in enumerate(
+            ["Plan", "Measure", "Cut", "Sand", "Prime", "Paint", "Dry", "Varnish", "Fit"], start=1
+        )
+    ]
+    return "\n\n".join(["How to build a bookshelf", byline, "Contents", *contents, BODY]).encode()
+
+
+@pytest.mark.parametrize(
+    ("byline", "author"),
+    [
+        ("By Ramon Berenguer", "Ramon Berenguer"),
+        ("Written by Philip Stefanov", "Philip Stefanov"),
+        ("Von Katrin Schulz | Stadtanzeiger", "Katrin Schulz"),
+        ("By the numbers", None),  # a prefix, but no name after it
+    ],
+)
+def test_a_byline_above_a_table_of_contents_signs_the_page(byline: str, author: str | None) -> None:
+    doc = process_document(_page_with_contents(byline), "a.txt")
+    assert doc.metadata.get("author") == author
