@@ -138,37 +138,30 @@ def clean_document(
         _merge(result, again)
     if not (known or {}).get("title"):
         _choose_title(paragraphs, result)
-    if not (known or {}).get("published_at"):
-        _date_from_metadata_line(paragraphs, result)
-    if not (known or {}).get("author"):
-        _author_from_byline_near_body(paragraphs, result)
+    _lift_from_furniture(paragraphs, result, known or {})
     _date_the_undated(result)
     return result
 
 
-def _author_from_byline_near_body(paragraphs: list[str], result: CleanResult) -> None:
-    """A page the byline rule did not sign may carry a prefixed byline further from the
-    body's start than the rule looks ("By Jane Doe" above a table of contents)."""
-    if result.metadata.get("author"):
-        return
-    start = result.kept[0][0] if result.kept else len(paragraphs)
-    found = detectors.byline_near_body(paragraphs, start)
-    if found is not None:
-        result.metadata["author"], result.sources["author"] = found
-
-
-def _date_from_metadata_line(paragraphs: list[str], result: CleanResult) -> None:
-    """A page no dateline dated may state its date in a line of page furniture near the
-    body's start ("By Jane DoePublished: Jan 29, 2025"): lift it from there."""
+def _lift_from_furniture(
+    paragraphs: list[str], result: CleanResult, known: Mapping[str, Any]
+) -> None:
+    """A page no dateline dated, or no byline signed, may state its date or author in a
+    line of page furniture near the body's start ("By Jane DoePublished: Jan 29, 2025",
+    "By Jane Doe" above a table of contents): lift them from there. A field the source
+    states, or the rules lifted, stays."""
     meta = result.metadata
-    if meta.get("published_at") is not None or meta.get("updated_at") is not None:
-        return
     start = result.kept[0][0] if result.kept else len(paragraphs)
-    found = detectors.dated_metadata_line(paragraphs, start)
-    if found is not None:
-        name, when, position = found
-        meta[name] = when
-        result.sources[name] = position
+    dated = any(meta.get(f) is not None for f in ("published_at", "updated_at"))
+    if not dated and not known.get("published_at"):
+        found = detectors.dated_metadata_line(paragraphs, start)
+        if found is not None:
+            name, when, position = found
+            meta[name], result.sources[name] = when, position
+    if not meta.get("author") and not known.get("author"):
+        signed = detectors.byline_near_body(paragraphs, start)
+        if signed is not None:
+            meta["author"], result.sources["author"] = signed
 
 
 def _date_the_undated(result: CleanResult) -> None:
