@@ -30,7 +30,8 @@ _DATE_PATTERNS = [
     rf"\d{{1,2}}(?:st|nd|rd|th|\.)?[\s\-/]*(?:{_MONTH})\.?[\s\-/,]*\d{{2,4}}",
     rf"(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}",
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?",
-    r"\d{1,2}[./]\d{1,2}[./]\d{2,4}",
+    r"\d{4}[./]\d{1,2}[./]\d{1,2}(?!\d)",
+    r"(?<!\d)\d{1,2}[./]\d{1,2}[./]\d{2,4}",
 ]
 DATE = re.compile("|".join(f"(?:{p})" for p in _DATE_PATTERNS), re.IGNORECASE)
 TIME = re.compile(rf"(?<![\d:]){_TIME}(?![\d:])", re.IGNORECASE)
@@ -40,6 +41,7 @@ RELATIVE = re.compile(
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")
+_YEAR_FIRST = re.compile(r"(\d{4})[./](\d{1,2})[./](\d{1,2})")
 _MONTH_WORD = re.compile(rf"(?<!\w)({_MONTH})\.?(?!\w)", re.IGNORECASE)
 
 
@@ -76,6 +78,8 @@ def parse_date(text: str) -> datetime | None:
     datetime.datetime(2024, 11, 21, 10, 15, tzinfo=datetime.timezone.utc)
     >>> parse_date("Aktualisiert am 20.11.2026, 14:30 Uhr")
     datetime.datetime(2026, 11, 20, 14, 30, tzinfo=datetime.timezone.utc)
+    >>> parse_date("Published: 2025.12.17 | essays").date(), parse_date("- 2025/4/29").date()
+    (datetime.date(2025, 12, 17), datetime.date(2025, 4, 29))
     >>> parse_date("Published 3 hours ago") is None
     True
     """
@@ -83,6 +87,9 @@ def parse_date(text: str) -> datetime | None:
     if not date:
         return None
     span = _MONTH_WORD.sub(lambda m: MONTHS[m.group(1).lower()], date.group(0))
+    year_first = _YEAR_FIRST.fullmatch(span)
+    if year_first:  # "2025/4/29", "2025.12.17": as ISO, which dateutil reads one way only
+        span = "{}-{:0>2}-{:0>2}".format(*year_first.groups())
     time = TIME.search(text[: date.start()] + " " + text[date.end() :])
     clock = re.sub(r"(\d)[.h](\d)", r"\1:\2", time.group(0)) if time else ""
     numeric = bool(re.fullmatch(r"\d{1,2}[./]\d{1,2}[./]\d{2,4}", date.group(0)))
