@@ -327,6 +327,8 @@ FURNITURE_ABOVE = 12
 FURNITURE_BELOW = 3
 META_DATE_MAX_WORDS = 30
 _META_SEPARATOR = re.compile(r"[|·•]")
+# What separates a byline's name from a site, role or date after it.
+_BYLINE_PARTS = re.compile(r"\s*(?:[|,•·⋅∙;]|\s[–—-]\s)\s*")
 
 
 def dated_metadata_line(paragraphs: Sequence[str], start: int) -> tuple[str, datetime, int] | None:
@@ -362,6 +364,40 @@ def dated_metadata_line(paragraphs: Sequence[str], start: int) -> tuple[str, dat
     return first_update
 
 
+# An HTML page's publication date as the page shows it: a short line with a date among
+# these lines under its headline, else above it (a kicker, a date above the title).
+HEADLINE_DATE_BELOW = 6
+HEADLINE_DATE_ABOVE = 3
+HEADLINE_DATE_MAX_WORDS = 16
+
+
+def date_near_headline(lines: Sequence[str], at: int) -> datetime | None:
+    """The publication date a page shows by its headline (line ``at`` of its rendered
+    ``lines``): the nearest short line under it, else above it, that states a date that
+    can be read and is not an update ("Updated May 6, 2025"). Relative ages ("3 hours
+    ago") are left alone: there is no fetch time to count back from here.
+
+    >>> date_near_headline(["News", "Bridge reopens", "By Jane Doe",
+    ...                     "Dec 26, 2025 • 4 min read", "The bridge reopened."], 1).date()
+    datetime.date(2025, 12, 26)
+    >>> date_near_headline(["Bridge reopens", "Updated May 6, 2025", "Text."], 0) is None
+    True
+    """
+    updated = patterns.word_regex("updated")
+    below = range(at + 1, min(len(lines), at + 1 + HEADLINE_DATE_BELOW))
+    above = range(at - 1, max(-1, at - 1 - HEADLINE_DATE_ABOVE), -1)
+    for i in [*below, *above]:
+        key = patterns.match_key(lines[i])
+        if len(words(key)) > HEADLINE_DATE_MAX_WORDS or ends_sentence(key):
+            continue
+        if not dates.has_date(key) or updated.search(key):
+            continue
+        when = dates.parse_date(key)
+        if when is not None:
+            return when
+    return None
+
+
 def _near(start: int, n: int) -> tuple[int, int]:
     """The range of lines near the body's first kept line (``start``) furniture may be in."""
     return max(0, start - FURNITURE_ABOVE), min(n, start + FURNITURE_BELOW + 1)
@@ -370,30 +406,68 @@ def _near(start: int, n: int) -> tuple[int, int]:
 def byline_near_body(paragraphs: Sequence[str], start: int) -> tuple[str, int] | None:
     """For a page the byline rule did not sign: the name and position of the first
     prefixed byline ("By Jane Doe", "Written by Jane Doe", "Von Katrin Schulz") near the
-    body's start (``start``), further from it than the rule looks. Lifts metadata only.
+    body's start (``start``), further from it than the rule looks. Lifts metadata only,
+    so it reads bylines the rule leaves to others: a name with more after it ("By Erin
+    Spain 4 Comments", "by Jane Doe on Jan 22, 2025", "By Jane Doe ⋅ Editor ⋅ Updated
+    May 6"), and a prefix alone on its line with the name on the next.
 
     >>> byline_near_body(["Contents", "By Ramon Berenguer", "Intro", "Step one"], 3)
     ('Ramon Berenguer', 1)
+    >>> byline_near_body(["Headline", "By Erin Spain 4 Comments", "Body text."], 2)
+    ('Erin Spain', 1)
+    >>> byline_near_body(["Headline", "Written by", "Jane Doe", "Body text."], 3)
+    ('Jane Doe', 2)
     >>> byline_near_body(["Shop by Department", "The council met on Monday."], 1)
     """
     prefix = patterns.word_regex("byline")
     lo, hi = _near(start, len(paragraphs))
     for i in range(lo, hi):
         key = patterns.match_key(paragraphs[i])
-        if len(words(key)) > BYLINE_MAX_WORDS or ends_sentence(key):
+        head = _BYLINE_PARTS.split(key, maxsplit=1)[0]
+        if len(words(head)) > BYLINE_MAX_WORDS or ends_sentence(key):
             continue
-        name = _prefixed_name(key, prefix)
+        name = _prefixed_name(key, prefix, trailing=True)
         if name is not None:
             return name, i
+        if _is_lone_prefix(key, prefix) and i + 1 < len(paragraphs):
+            name, _ = _name_and_suffix(patterns.match_key(paragraphs[i + 1]))
+            if _is_person_name(name):
+                return name, i + 1
     return None
 
 
-def _prefixed_name(key: str, prefix: re.Pattern[str]) -> str | None:
-    """The person a prefixed byline names ("By Jane Doe, Reuters" -> "Jane Doe")."""
+def _prefixed_name(key: str, prefix: re.Pattern[str], trailing: bool = False) -> str | None:
+    """The person a prefixed byline names ("By Jane Doe, Reuters" -> "Jane Doe"). With
+    ``trailing``, the name-shaped words that open the rest of the line count as well
+    ("By Erin Spain 4 Comments" -> "Erin Spain"): the byline rule, which removes the
+    line, does not take those, as "By Christmas Eve the shops ..." opens the same way."""
     m = prefix.match(key)
     if not m or m.end() >= len(key.rstrip(" :,-|")):
         return None
     name, _ = _name_and_suffix(key[m.end() :])
+    if _is_person_name(name):
+        return name
+    return _leading_name(name) if trailing else None
+
+
+def _leading_name(text: str) -> str | None:
+    """The name-shaped words that open ``text`` when other words follow them ("Erin
+    Spain 4 Comments" -> "Erin Spain", "Jane Doe on Jan 22" -> "Jane Doe"). A month
+    after the name's first parts starts a date ("Sofia Gonzalez December 3, 2025").
+
+    >>> _leading_name("Sofia Gonzalez December 3, 2025"), _leading_name("Jan Smith on May 3")
+    ('Sofia Gonzalez', 'Jan Smith')
+    """
+    parts = text.split()
+    low, _ = NAME_PARTS
+    k = 0
+    while k < len(parts) and _name_part().match(parts[k]):
+        if k >= low and parts[k].lower().rstrip(".") in dates.MONTHS:
+            break
+        k += 1
+    if k == len(parts):
+        return None
+    name = " ".join(parts[:k])
     return name if _is_person_name(name) else None
 
 
@@ -499,7 +573,7 @@ def _name_and_suffix(text: str) -> tuple[str, bool]:
     """The name at the start of a byline and whether a site, role or date followed it
     ("Jane Doe, Reuters", "Jane Doe | Gazette", "Jane Doe – Updated ...")."""
     text = text.strip(" :,-|")
-    name = re.split(r"\s*(?:[|,•·]|\s[–—-]\s)\s*", text, maxsplit=1)[0]
+    name = _BYLINE_PARTS.split(text, maxsplit=1)[0]
     return name, name != text
 
 

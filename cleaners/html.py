@@ -16,9 +16,13 @@ from typing import Any
 
 import trafilatura
 from htmldate import find_date
+from lxml import etree
+from lxml.html import HtmlElement
 
+from cleaners import detectors, patterns
 from cleaners.dates import parse_timestamp
 from cleaners.encoding import Decoded, UndecodableError, decode_bytes
+from cleaners.title import html_headline
 
 # <meta charset="..."> or <meta http-equiv="Content-Type" content="...; charset=...">,
 # looked for in the first bytes of the page, as browsers do.
@@ -80,8 +84,14 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
     ('The Harbour Bridge reopened to', 'Bridge reopens', 'en')
     """
     try:
+        # Parsed once: the <h1>s are read from the same tree trafilatura extracts from
+        # (it works on a copy).
+        tree = trafilatura.load_html(html)
+        if tree is None:
+            return Extracted("", _page_language(html))
+        headings, stated = top_headings(tree), stated_titles(tree)
         doc = trafilatura.bare_extraction(
-            html,
+            tree,
             url=url,
             with_metadata=True,
             include_comments=False,
@@ -92,6 +102,18 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
         raise UndecodableError(f"trafilatura could not parse the page: {exc}") from exc
     if doc is None:
         return Extracted("", _page_language(html))
+    meta = _page_metadata(doc, html)
+    title = html_headline(stated, headings, meta.get("site"), meta.get("title"))
+    meta.update({"title": title} if title else {})
+    if "author" in meta and not plausible_author(meta["author"]):
+        del meta["author"]
+    if title:
+        _read_by_the_headline(page_lines(tree), title, meta)
+    return Extracted(doc.text or "", meta)
+
+
+def _page_metadata(doc: Any, html: str) -> dict[str, Any]:
+    """What trafilatura (and htmldate, through it) read from the page's markup."""
     meta: dict[str, Any] = {}
     for ours, theirs in (("title", "title"), ("author", "author"), ("site", "sitename")):
         value = getattr(doc, theirs, None)
@@ -108,7 +130,106 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
             meta["published_at"] = when
     language = doc.language if isinstance(doc.language, str) and doc.language else None
     meta.update({"language": language} if language else _page_language(html))
-    return Extracted(doc.text or "", meta)
+    return meta
+
+
+def _read_by_the_headline(lines: list[str], headline: str, meta: dict[str, Any]) -> None:
+    """Settle the author and date with what the page shows by its ``headline`` among its
+    rendered ``lines``: a byline signs a page the markup names no author for, and the
+    date shown there wins over the markup's when they fall on other days (the markup's
+    is often when the page was modified, a copyright year, a date in a script)."""
+    at = next((i for i, line in enumerate(lines) if line == headline), None)
+    if at is None:
+        return
+    if "author" not in meta:
+        signed = detectors.byline_near_body(lines, at + 1)
+        meta.update({"author": signed[0]} if signed else {})
+    shown = detectors.date_near_headline(lines, at)
+    stated = meta.get("published_at")
+    if shown is not None and (stated is None or stated.date() != shown.date()):
+        meta["published_at"] = shown
+
+
+def plausible_author(author: str) -> bool:
+    """Whether an author trafilatura read from the markup can be one: not a byline prefix
+    alone ("Written By"), an update line ("Updated January") or a copyright line.
+
+    >>> [plausible_author(a) for a in ("Jane Doe", "Written By", "Updated January", "© 2025")]
+    [True, False, False, False]
+    """
+    key = patterns.match_key(author)
+    prefix, updated = patterns.word_regex("byline"), patterns.word_regex("updated")
+    lone = prefix.match(key) is not None and not key[prefix.match(key).end() :].strip(" :")
+    return not (lone or updated.match(key) or "©" in author)
+
+
+# Elements that start a line of the rendered page, and those whose text is not shown.
+_BLOCKS = frozenset(
+    "address article aside blockquote br dd div dl dt figcaption figure footer form h1 h2 "
+    "h3 h4 h5 h6 header li main nav ol p section table td th time tr ul".split()
+)
+_UNSHOWN = frozenset("button head iframe noscript script select style svg template".split())
+
+
+def page_lines(tree: HtmlElement) -> list[str]:
+    """The page's visible text as lines, one per block element (as a browser lays it
+    out, roughly): what a plain-text scrape of the whole page would hold.
+
+    >>> from lxml.html import fromstring
+    >>> page_lines(fromstring("<div><h1>Bridge <b>reopens</b></h1><script>x()</script>"
+    ...                       "<p>By <a>Jane Doe</a></p><p>Text.</p></div>"))
+    ['Bridge reopens', 'By Jane Doe', 'Text.']
+    """
+    lines: list[str] = []
+    current: list[str] = []
+    hidden = 0
+
+    def end_line() -> None:
+        line = " ".join("".join(current).split())
+        if line:
+            lines.append(line)
+        current.clear()
+
+    for event, element in etree.iterwalk(tree, events=("start", "end")):
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if tag in _UNSHOWN:
+            hidden += 1 if event == "start" else -1
+            if event == "end" and not hidden and element.tail:
+                current.append(element.tail)
+            continue
+        if hidden:
+            continue
+        if tag in _BLOCKS:
+            end_line()
+        if event == "start":
+            current.append(element.text or "" if tag else "")
+        elif element.tail:
+            current.append(element.tail)
+    end_line()
+    return lines
+
+
+def top_headings(tree: HtmlElement) -> list[str]:
+    """The text of every ``<h1>`` of a parsed page, white space collapsed, in page order.
+
+    >>> from lxml.html import fromstring
+    >>> top_headings(fromstring("<div><h1>Site</h1><h1> Bridge <b>reopens</b></h1></div>"))
+    ['Site', 'Bridge reopens']
+    """
+    return [" ".join(h.text_content().split()) for h in tree.iter("h1")]
+
+
+def stated_titles(tree: HtmlElement) -> list[str]:
+    """The titles a page's metadata states: its ``og:title``, then its ``<title>``.
+
+    >>> from lxml.html import fromstring
+    >>> stated_titles(fromstring('<html><head><title>A | Site</title>'
+    ...                          '<meta property="og:title" content="A"></head></html>'))
+    ['A', 'A | Site']
+    """
+    og = [str(v) for v in tree.xpath("//meta[@property='og:title']/@content")[:1]]
+    title = [" ".join(t.text_content().split()) for t in tree.iter("title")][:1]
+    return [t for t in og + title if t.strip()]
 
 
 def _year_only(html: str, when: datetime) -> bool:

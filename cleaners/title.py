@@ -10,6 +10,8 @@ words the article is about. ``pick_title`` scores every candidate on that eviden
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from cleaners import patterns
@@ -107,3 +109,85 @@ def pick_title(paragraphs: Sequence[str], reasons: Mapping[int, str]) -> int | N
         if score > best_score:
             best, best_score = i, score
     return best
+
+
+# An HTML page's headline (its <h1>) agrees with its metadata title (<title>, og:title)
+# on at least this token F1; a site-wide <h1> (the site's name, a slogan) does not.
+HEADLINE_AGREEMENT = 0.3
+# A part of a metadata title this close to the site's name is the name, not the title.
+SITE_NAME_AGREEMENT = 0.5
+# What sites put between a page's title and their name ("Title | Site", "Title - Site").
+_TITLE_PARTS = re.compile(r"(\s+(?:[|–—\-·»:]|::)\s+)")
+_TOKEN = re.compile(r"\w+")
+
+
+def token_f1(a: str, b: str) -> float:
+    """Token F1 of two strings (lower-cased word tokens, with multiplicity).
+
+    >>> round(token_f1("Bridge reopens after repairs", "The bridge reopens"), 3)
+    0.571
+    """
+    ta, tb = Counter(_TOKEN.findall(a.lower())), Counter(_TOKEN.findall(b.lower()))
+    common = sum((ta & tb).values())
+    if not common:
+        return 0.0
+    p, r = common / sum(ta.values()), common / sum(tb.values())
+    return 2 * p * r / (p + r)
+
+
+def html_headline(
+    stated: Sequence[str], headings: Sequence[str], site: str | None, extracted: str | None
+) -> str | None:
+    """The headline of an HTML page, from the titles its metadata ``stated``
+    (``og:title``, ``<title>``), its top-level ``headings`` (the text of each ``<h1>``,
+    in page order), its ``site`` name, and the title trafilatura ``extracted``.
+
+    A metadata title is written for search results and tabs ("What is Mesh WiFi? | Whole
+    Home Mesh WiFi | TP-Link"); the headline readers see is the ``<h1>``. A page may have
+    several (the site's name in the header, the article's headline, box titles), so the
+    one that agrees best with a stated title is taken, when one agrees at all
+    (``HEADLINE_AGREEMENT``). Otherwise the first stated title stays, without the part
+    that is the site's name; a page that states none keeps what trafilatura found.
+
+    >>> html_headline(["What is Mesh WiFi? | Whole Home Mesh WiFi | TP-Link"],
+    ...               ["TP-Link", "What is Mesh WiFi?"], "TP-Link", "What is Mesh WiFi?")
+    'What is Mesh WiFi?'
+    >>> html_headline(["Learn web development | web.dev"], [], "web.dev", None)
+    'Learn web development'
+    >>> html_headline(["Bridge reopens"], ["Marketing made to meet your goals."], None,
+    ...               "Marketing made to meet your goals.")
+    'Bridge reopens'
+    """
+    references = [t for t in stated if t.strip()] or ([extracted] if extracted else [])
+    agreeing = []
+    for k, heading in enumerate(headings):
+        if heading.strip() and references:
+            agreement = max(token_f1(heading, r) for r in references)
+            if agreement >= HEADLINE_AGREEMENT:
+                agreeing.append((agreement, -k, heading.strip()))
+    if agreeing:
+        return max(agreeing)[2]
+    if not references:
+        return None
+    return without_site_name(references[0].strip(), site)
+
+
+def without_site_name(title: str, site: str | None) -> str:
+    """``title`` without the parts that are the site's name ("Title | Site" -> "Title").
+
+    >>> without_site_name("Coffee - University of Wisconsin", "University of Wisconsin")
+    'Coffee'
+    >>> without_site_name("Wine: Part 2", "Wine Folly")
+    'Wine: Part 2'
+    """
+    if not site:
+        return title
+    pieces = _TITLE_PARTS.split(title)  # text, separator, text, ...
+    kept = [
+        (pieces[k - 1] if k else "", pieces[k])
+        for k in range(0, len(pieces), 2)
+        if token_f1(pieces[k], site) < SITE_NAME_AGREEMENT
+    ]
+    if not kept or len(kept) == len(pieces) // 2 + 1:
+        return title
+    return kept[0][1] + "".join(sep + text for sep, text in kept[1:])

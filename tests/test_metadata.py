@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cleaners.document import process_document, validate_sidecar
+from cleaners.document import process_document, process_html, validate_sidecar
 
 BODY = (
     "The regional council voted on Tuesday to raise the school budget by four percent, "
@@ -102,3 +102,164 @@ def _page_with_contents(byline: str) -> bytes:
 def test_a_byline_above_a_table_of_contents_signs_the_page(byline: str, author: str | None) -> None:
     doc = process_document(_page_with_contents(byline), "a.txt")
     assert doc.metadata.get("author") == author
+
+
+# (label, <title>, og:title, the page's <h1>s, og:site_name, the title expected): an
+# HTML page's headline is its <h1> that agrees with a title its metadata states; a
+# site-wide <h1> (the site's name, a slogan) is not taken, and without an agreeing <h1>
+# the stated title loses the site's name.
+HTML_TITLES = [
+    (
+        "h1 without the site suffix",
+        "Bridge reopens after repairs | Gazette",
+        "Bridge reopens after repairs | Gazette",
+        ["Bridge reopens after repairs"],
+        "Gazette",
+        "Bridge reopens after repairs",
+    ),
+    (
+        "h1 worded apart from the SEO title",
+        "Bridge Repairs 2026: Everything You Need to Know",
+        "Bridge Repairs 2026: Everything You Need to Know",
+        ["Harbour bridge repairs 2026: what changes for drivers"],
+        None,
+        "Harbour bridge repairs 2026: what changes for drivers",
+    ),
+    (
+        "site-name h1 above the headline",
+        "Bridge reopens after repairs – Gazette",
+        None,
+        ["Gazette", "Bridge reopens after repairs"],
+        "Gazette",
+        "Bridge reopens after repairs",
+    ),
+    (
+        "slogan h1 only: title kept, site name dropped",
+        "Bridge reopens after repairs | Gazette",
+        None,
+        ["Local news you can trust"],
+        "Gazette",
+        "Bridge reopens after repairs",
+    ),
+    (
+        "no h1, no site name",
+        "Bridge reopens after repairs - Part 2",
+        None,
+        [],
+        None,
+        "Bridge reopens after repairs - Part 2",
+    ),
+    (
+        "German page, site name first",
+        "Gazette | Brücke nach Reparatur wieder offen",
+        "Gazette | Brücke nach Reparatur wieder offen",
+        ["Brücke nach Reparatur wieder offen"],
+        "Gazette",
+        "Brücke nach Reparatur wieder offen",
+    ),
+]
+
+
+def _html_page(title: str, og_title: str | None, headings: list[str], site: str | None) -> str:
+    """A page whose last <h1> heads the article and the others sit in its header."""
+    meta = f'<meta property="og:site_name" content="{site}">' if site else ""
+    meta += f'<meta property="og:title" content="{og_title}">' if og_title else ""
+    header = "".join(f"<h1>{h}</h1>" for h in headings[:-1])
+    headline = "".join(f"<h1>{h}</h1>" for h in headings[-1:])
+    paragraphs = "".join(f"<p>{p}</p>" for p in BODY.split("\n\n"))
+    return (
+        f"<html><head><title>{title}</title>{meta}</head><body><header>{header}</header>"
+        f"<article>{headline}{paragraphs}</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("title", "og_title", "headings", "site", "expected"),
+    [case[1:] for case in HTML_TITLES],
+    ids=[case[0] for case in HTML_TITLES],
+)
+def test_an_html_page_is_titled_by_its_headline(
+    title: str, og_title: str | None, headings: list[str], site: str | None, expected: str
+) -> None:
+    doc = process_html(_html_page(title, og_title, headings, site), "page.html")
+    assert doc.metadata["title"] == expected
+
+
+# (label, the markup between the headline and the article's text, what trafilatura reads
+# as the author from the markup or None, the author expected): where the markup names no
+# author, the byline under the headline does; a prefix alone, an update line or a
+# copyright line is no author; and with no byline there is none.
+HTML_AUTHORS = [
+    (
+        "byline under the headline",
+        "<div><span>By</span> <a>Erin Spain</a> 4 Comments</div>",
+        None,
+        "Erin Spain",
+    ),
+    ("prefix and name on two lines", "<p>Written by</p><p>Jane Doe</p>", None, "Jane Doe"),
+    (
+        "name, role and date",
+        "<p>By Jane Doe ⋅ Senior Editor ⋅ Updated May 6, 2025</p>",
+        None,
+        "Jane Doe",
+    ),
+    ("German byline", "<p>Von Katrin Schulz</p><time>3. März 2025</time>", None, "Katrin Schulz"),
+    ("the markup's author wins", "<p>By Jane Doe</p>", "John Roe", "John Roe"),
+    ("no byline: no author", "<p>Shop by Department</p><p>Local news</p>", None, None),
+    ("a prefix alone in the markup is no author", "<p>Local news</p>", "Written By", None),
+    ("an update line in the markup is no author", "<p>Local news</p>", "Updated January", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("furniture", "markup_author", "expected"),
+    [case[1:] for case in HTML_AUTHORS],
+    ids=[case[0] for case in HTML_AUTHORS],
+)
+def test_an_html_page_is_signed_by_its_byline(
+    furniture: str, markup_author: str | None, expected: str | None
+) -> None:
+    meta = f'<meta name="author" content="{markup_author}">' if markup_author else ""
+    paragraphs = "".join(f"<p>{p}</p>" for p in BODY.split("\n\n"))
+    page = (
+        f"<html><head><title>Council raises school budget</title>{meta}</head><body>"
+        f"<header><h1>Council raises school budget</h1>{furniture}</header>"
+        f"<article>{paragraphs}</article></body></html>"
+    )
+    assert process_html(page, "page.html").metadata.get("author") == expected
+
+
+# (label, the markup's publication date or None, the lines under the headline, the day
+# expected or None): the date the page shows by its headline wins over the markup's; an
+# update line does not; and a page that shows and states no date gets none.
+HTML_DATES = [
+    ("the shown date wins", "2026-03-11", "<p>By Jane Doe</p><p>Dec 26, 2025</p>", "2025-12-26"),
+    (
+        "year first, as some sites write it",
+        None,
+        "<p>Essay - Published: 2025.12.17</p>",
+        "2025-12-17",
+    ),
+    ("an update line does not", "2025-12-01", "<p>Updated January 8, 2026</p>", "2025-12-01"),
+    ("the markup's date when none is shown", "2025-12-01", "<p>By Jane Doe</p>", "2025-12-01"),
+    ("no date shown or stated: none", None, "<p>Local news</p>", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("stated", "furniture", "expected"),
+    [case[1:] for case in HTML_DATES],
+    ids=[case[0] for case in HTML_DATES],
+)
+def test_an_html_page_is_dated_by_the_date_it_shows(
+    stated: str | None, furniture: str, expected: str | None
+) -> None:
+    meta = f'<meta property="article:published_time" content="{stated}">' if stated else ""
+    paragraphs = "".join(f"<p>{p}</p>" for p in BODY.split("\n\n"))
+    page = (
+        f"<html><head><title>Council raises school budget</title>{meta}</head><body>"
+        f"<header><h1>Council raises school budget</h1>{furniture}</header>"
+        f"<article>{paragraphs}</article></body></html>"
+    )
+    when = process_html(page, "page.html").metadata.get("published_at")
+    assert (when.date().isoformat() if when else None) == expected
