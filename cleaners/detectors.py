@@ -371,15 +371,17 @@ HEADLINE_DATE_ABOVE = 3
 HEADLINE_DATE_MAX_WORDS = 16
 
 
-def date_near_headline(lines: Sequence[str], at: int) -> datetime | None:
+def date_near_headline(lines: Sequence[str], at: int) -> tuple[datetime, int] | None:
     """The publication date a page shows by its headline (line ``at`` of its rendered
-    ``lines``): the nearest short line under it, else above it, that states a date that
-    can be read and is not an update ("Updated May 6, 2025"). Relative ages ("3 hours
-    ago") are left alone: there is no fetch time to count back from here.
+    ``lines``), and the line it is on: the nearest short line under the headline, else
+    above it, that states a date that can be read and is not an update ("Updated May 6,
+    2025"). Relative ages ("3 hours ago") are left alone: there is no fetch time to count
+    back from here.
 
-    >>> date_near_headline(["News", "Bridge reopens", "By Jane Doe",
-    ...                     "Dec 26, 2025 • 4 min read", "The bridge reopened."], 1).date()
-    datetime.date(2025, 12, 26)
+    >>> when, line = date_near_headline(["News", "Bridge reopens", "By Jane Doe",
+    ...                                  "Dec 26, 2025 • 4 min read", "The bridge."], 1)
+    >>> when.date(), line
+    (datetime.date(2025, 12, 26), 3)
     >>> date_near_headline(["Bridge reopens", "Updated May 6, 2025", "Text."], 0) is None
     True
     """
@@ -394,7 +396,7 @@ def date_near_headline(lines: Sequence[str], at: int) -> datetime | None:
             continue
         when = dates.parse_date(key)
         if when is not None:
-            return when
+            return when, i
     return None
 
 

@@ -89,6 +89,9 @@ class ProcessedDocument:
     # Lifted field -> the position of the line it came from (for ``thresher explain``);
     # fields the source stated are not in it.
     metadata_lines: dict[str, int] = field(default_factory=dict)
+    # Field -> where on an HTML page it was read ("<h1>", "the markup", a line by the
+    # headline), for ``thresher explain``.
+    metadata_sources: dict[str, str] = field(default_factory=dict)
 
     def drop(self, dup_of: dict[int, str], reason: str = "duplicate") -> None:
         """Move kept paragraphs to ``removed`` ({position: doc_id that kept it}) and
@@ -251,6 +254,8 @@ class Prepared:
     empty_message: str = "no text left after decoding and normalisation"
     # The language the page declares (its ``lang``), the last resort for ``language``.
     declared_language: str | None = None
+    # Field of ``known`` -> where on an HTML page it was read (``Extracted.sources``).
+    known_sources: dict[str, str] = field(default_factory=dict)
 
 
 def prepare_document(
@@ -316,6 +321,7 @@ def prepare_html(
         settings=replace(settings, disabled=settings.disabled | HTML_DISABLED),
         empty_message="no main text found in the page",
         declared_language=page.metadata.get("language"),
+        known_sources={k: v for k, v in page.sources.items() if k not in (sidecar or {})},
     )
 
 
@@ -441,6 +447,7 @@ def build(prepared: Prepared, source_path: str) -> ProcessedDocument:
         minhash=minhash,
         body_probability=_probabilities(result.body_probability, len(paragraphs)),
         metadata_lines={k: v for k, v in result.sources.items() if not known.get(k)},
+        metadata_sources=prepared.known_sources,
     )
 
 

@@ -41,6 +41,9 @@ DATE_PARAMS = {
 class Extracted:
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Field -> where on the page it was read ("the markup", "<h1>", "the line 'By ...'
+    # by the headline"), for ``thresher explain``.
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def decode_html(data: bytes) -> Decoded:
@@ -103,13 +106,17 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
     if doc is None:
         return Extracted("", _page_language(html))
     meta = _page_metadata(doc, html)
+    sources = dict.fromkeys(meta, "the markup")
     title = html_headline(stated, headings, meta.get("site"), meta.get("title"))
-    meta.update({"title": title} if title else {})
-    if "author" in meta and not plausible_author(meta["author"]):
-        del meta["author"]
     if title:
-        _read_by_the_headline(page_lines(tree), title, meta)
-    return Extracted(doc.text or "", meta)
+        meta["title"] = title
+        sources["title"] = "<h1>" if title in headings else "the markup, without the site's name"
+    if "author" in meta and not plausible_author(meta["author"]):
+        del meta["author"], sources["author"]
+    if title:
+        _read_by_the_headline(page_lines(tree), title, meta, sources)
+    sources.pop("language", None)  # the language is detected in the text first
+    return Extracted(doc.text or "", meta, sources)
 
 
 def _page_metadata(doc: Any, html: str) -> dict[str, Any]:
@@ -133,7 +140,9 @@ def _page_metadata(doc: Any, html: str) -> dict[str, Any]:
     return meta
 
 
-def _read_by_the_headline(lines: list[str], headline: str, meta: dict[str, Any]) -> None:
+def _read_by_the_headline(
+    lines: list[str], headline: str, meta: dict[str, Any], sources: dict[str, str]
+) -> None:
     """Settle the author and date with what the page shows by its ``headline`` among its
     rendered ``lines``: a byline signs a page the markup names no author for, and the
     date shown there wins over the markup's when they fall on other days (the markup's
@@ -143,11 +152,17 @@ def _read_by_the_headline(lines: list[str], headline: str, meta: dict[str, Any])
         return
     if "author" not in meta:
         signed = detectors.byline_near_body(lines, at + 1)
-        meta.update({"author": signed[0]} if signed else {})
+        if signed is not None:
+            meta["author"], sources["author"] = signed[0], _by_the_headline(lines[signed[1]])
     shown = detectors.date_near_headline(lines, at)
     stated = meta.get("published_at")
-    if shown is not None and (stated is None or stated.date() != shown.date()):
-        meta["published_at"] = shown
+    if shown is not None and (stated is None or stated.date() != shown[0].date()):
+        meta["published_at"], sources["published_at"] = shown[0], _by_the_headline(lines[shown[1]])
+
+
+def _by_the_headline(line: str) -> str:
+    shown = line if len(line) <= 60 else line[:59] + "…"
+    return f"the line {shown!r} by the headline"
 
 
 def plausible_author(author: str) -> bool:

@@ -231,6 +231,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if doc.metadata_lines:
         lines = ", ".join(f"{k} line {v}" for k, v in sorted(doc.metadata_lines.items()))
         print(f"lifted from: {lines}")
+    if doc.metadata_sources:
+        read = "; ".join(f"{k} from {v}" for k, v in sorted(doc.metadata_sources.items()))
+        print(f"read from the page: {read}")
     print(f"encoding: {doc.encoding}; fixes: {', '.join(doc.encoding_fixes) or 'none'}")
     print(f"kept {len(doc.paragraphs)} of {doc.paragraphs_before} paragraphs")
     return 0

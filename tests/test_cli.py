@@ -84,6 +84,8 @@ def test_explain_html_and_a_jsonl_record(tmp_path: Path) -> None:
     r = _run("explain", str(page), home=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "- promo" in r.stdout and '"site": "Eastbay Courier"' in r.stdout
+    assert "read from the page: author from the markup;" in r.stdout
+    assert "title from <h1>" in r.stdout
     dump = ROOT / "raw" / "2026-11-21" / "wire-dump.jsonl.gz"
     r = _run("explain", f"{dump}:1", home=tmp_path)
     assert r.returncode == 0, r.stderr

@@ -226,7 +226,10 @@ def test_an_html_page_is_signed_by_its_byline(
         f"<header><h1>Council raises school budget</h1>{furniture}</header>"
         f"<article>{paragraphs}</article></body></html>"
     )
-    assert process_html(page, "page.html").metadata.get("author") == expected
+    doc = process_html(page, "page.html")
+    assert doc.metadata.get("author") == expected
+    if expected and not markup_author:  # explain names the line it was read from
+        assert doc.metadata_sources["author"].endswith("by the headline")
 
 
 # (label, the markup's publication date or None, the lines under the headline, the day
