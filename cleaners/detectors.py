@@ -562,13 +562,23 @@ def find_byline(page: Page) -> Detection:
         if is_table_row(key):
             continue
         name, suffixed = _name_and_suffix(key)
-        if not _is_person_name(name):
+        if not _is_person_name(name) or _is_phrase(name, page.prose_words):
             continue
         lone_prefix = i > 0 and _is_lone_prefix(page.keys[i - 1], prefix)
         if suffixed or lone_prefix or _byline_place(page, i):
             lines = [i - 1, i] if lone_prefix else [i]
             return Detection(lines, {"author": name}, {"author": i})
     return Detection()
+
+
+def _is_phrase(name: str, prose_words: frozenset[str]) -> bool:
+    """Whether a capitalised ``name`` is made of words the page's prose writes in lower
+    case ("Key Takeaways", "Child Care"): a heading, not a person.
+
+    >>> _is_phrase("Child Care", frozenset({"care", "the"})), _is_phrase("Jane Doe", frozenset())
+    (True, False)
+    """
+    return any(part.lower() in prose_words for part in name.split())
 
 
 def _name_and_suffix(text: str) -> tuple[str, bool]:

@@ -183,6 +183,14 @@ class Page:
     def body_like(self) -> list[bool]:
         return [is_body_like(k) for k in self.keys]
 
+    @cached_property
+    def prose_words(self) -> frozenset[str]:
+        """The words the page's prose writes in lower case (from its body-like lines): a
+        capitalised phrase made of them ("Key Takeaways", "Gross Margin") is a heading,
+        not a person's name."""
+        found = (w for i, k in enumerate(self.keys) if self.body_like[i] for w in words(k))
+        return frozenset(w for w in found if w.islower())
+
     def live(self) -> list[int]:
         """Indices not yet removed, in order."""
         return [i for i in range(len(self.paragraphs)) if i not in self.removed]
