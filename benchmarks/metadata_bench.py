@@ -40,26 +40,14 @@ sys.path.insert(0, str(ROOT))
 from cleaners.document import DocumentError, process_document, process_html  # noqa: E402
 from cleaners.html import decode_html  # noqa: E402
 
+# The metric is the one cleaners/title.py matches an <h1> against a page's stated titles by.
+from cleaners.title import token_f1  # noqa: E402
+
 EVAL = ROOT.parent / "shared" / "eval"
 FIELDS = ("title", "author", "date")
 TITLE_F1 = 0.8
 AUTHOR_F1 = 0.5
-_TOKEN = re.compile(r"\w+")
 _NAME_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*", re.IGNORECASE)
-
-
-def token_f1(a: str, b: str) -> float:
-    """Token F1 of two strings (lower-cased word tokens, with multiplicity).
-
-    >>> round(token_f1("Bridge reopens after repairs", "The bridge reopens"), 3)
-    0.571
-    """
-    ta, tb = Counter(_TOKEN.findall(a.lower())), Counter(_TOKEN.findall(b.lower()))
-    common = sum((ta & tb).values())
-    if not common:
-        return 0.0
-    p, r = common / sum(ta.values()), common / sum(tb.values())
-    return 2 * p * r / (p + r)
 
 
 def title_right(got: str | None, gold: str) -> bool:

@@ -452,6 +452,28 @@ def _prefixed_name(key: str, prefix: re.Pattern[str], trailing: bool = False) ->
     return _leading_name(name) if trailing else None
 
 
+def author_in(text: str) -> str | None:
+    """The person an author field names when it holds more than names ("This post was
+    written by Jane Doe; Head; Community Development", "Jane Doe • March"), or None when
+    it holds names only or no person can be told from it (a site, a team).
+
+    >>> author_in("This post was written by Jane Doe; Head; Community Development")
+    'Jane Doe'
+    >>> author_in("Jane Doe; John Roe"), author_in("EcoCult Staff"), author_in("Newsdesk")
+    (None, None, None)
+    """
+    first = patterns.match_key(text.split(";")[0])
+    if _is_person_name(first):
+        return None
+    prefix = patterns.word_regex("byline")
+    for m in prefix.finditer(first):
+        name = _prefixed_name(first[m.start() :], prefix, trailing=True)
+        if name is not None:
+            return name
+    name, _ = _name_and_suffix(first)
+    return name if _is_person_name(name) else None
+
+
 def _leading_name(text: str) -> str | None:
     """The name-shaped words that open ``text`` when other words follow them ("Erin
     Spain 4 Comments" -> "Erin Spain", "Jane Doe on Jan 22" -> "Jane Doe"). A month

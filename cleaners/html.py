@@ -113,6 +113,9 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
         sources["title"] = "<h1>" if title in headings else "the markup, without the site's name"
     if "author" in meta and not plausible_author(meta["author"]):
         del meta["author"], sources["author"]
+    named = detectors.author_in(meta["author"]) if "author" in meta else None
+    if named:
+        meta["author"] = named
     if title:
         _read_by_the_headline(page_lines(tree), title, meta, sources)
     sources.pop("language", None)  # the language is detected in the text first

@@ -205,10 +205,32 @@ HTML_AUTHORS = [
     ),
     ("German byline", "<p>Von Katrin Schulz</p><time>3. März 2025</time>", None, "Katrin Schulz"),
     ("the markup's author wins", "<p>By Jane Doe</p>", "John Roe", "John Roe"),
+    (
+        "the name in a wordy markup author",
+        "<p>Local news</p>",
+        "This post was written by Jane Doe; Head; Community Development",
+        "Jane Doe",
+    ),
+    (
+        "a team in the markup stays as it is",
+        "<p>Local news</p>",
+        "The Currency editors",
+        "The Currency editors",
+    ),
     ("no byline: no author", "<p>Shop by Department</p><p>Local news</p>", None, None),
     ("a prefix alone in the markup is no author", "<p>Local news</p>", "Written By", None),
     ("an update line in the markup is no author", "<p>Local news</p>", "Updated January", None),
 ]
+
+
+def _headlined_page(meta: str, furniture: str) -> str:
+    """A page with ``meta`` in its head and ``furniture`` under its headline."""
+    paragraphs = "".join(f"<p>{p}</p>" for p in BODY.split("\n\n"))
+    return (
+        f"<html><head><title>Council raises school budget</title>{meta}</head><body>"
+        f"<header><h1>Council raises school budget</h1>{furniture}</header>"
+        f"<article>{paragraphs}</article></body></html>"
+    )
 
 
 @pytest.mark.parametrize(
@@ -220,13 +242,7 @@ def test_an_html_page_is_signed_by_its_byline(
     furniture: str, markup_author: str | None, expected: str | None
 ) -> None:
     meta = f'<meta name="author" content="{markup_author}">' if markup_author else ""
-    paragraphs = "".join(f"<p>{p}</p>" for p in BODY.split("\n\n"))
-    page = (
-        f"<html><head><title>Council raises school budget</title>{meta}</head><body>"
-        f"<header><h1>Council raises school budget</h1>{furniture}</header>"
-        f"<article>{paragraphs}</article></body></html>"
-    )
-    doc = process_html(page, "page.html")
+    doc = process_html(_headlined_page(meta, furniture), "page.html")
     assert doc.metadata.get("author") == expected
     if expected and not markup_author:  # explain names the line it was read from
         assert doc.metadata_sources["author"].endswith("by the headline")
@@ -258,11 +274,5 @@ def test_an_html_page_is_dated_by_the_date_it_shows(
     stated: str | None, furniture: str, expected: str | None
 ) -> None:
     meta = f'<meta property="article:published_time" content="{stated}">' if stated else ""
-    paragraphs = "".join(f"<p>{p}</p>" for p in BODY.split("\n\n"))
-    page = (
-        f"<html><head><title>Council raises school budget</title>{meta}</head><body>"
-        f"<header><h1>Council raises school budget</h1>{furniture}</header>"
-        f"<article>{paragraphs}</article></body></html>"
-    )
-    when = process_html(page, "page.html").metadata.get("published_at")
+    when = process_html(_headlined_page(meta, furniture), "page.html").metadata.get("published_at")
     assert (when.date().isoformat() if when else None) == expected
