@@ -110,7 +110,13 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
     title = html_headline(stated, headings, meta.get("site"), meta.get("title"))
     if title:
         meta["title"] = title
-        sources["title"] = "<h1>" if title in headings else "the markup, without the site's name"
+        sources["title"] = (
+            "<h1>"
+            if title in headings
+            else "the markup"
+            if title in stated or not stated
+            else "the markup, without the site's name"
+        )
     if "author" in meta and not plausible_author(meta["author"]):
         del meta["author"], sources["author"]
     named = detectors.author_in(meta["author"]) if "author" in meta else None
@@ -176,9 +182,9 @@ def plausible_author(author: str) -> bool:
     [True, False, False, False]
     """
     key = patterns.match_key(author)
-    prefix, updated = patterns.word_regex("byline"), patterns.word_regex("updated")
-    lone = prefix.match(key) is not None and not key[prefix.match(key).end() :].strip(" :")
-    return not (lone or updated.match(key) or "©" in author)
+    prefixed = patterns.word_regex("byline").match(key)
+    lone = prefixed is not None and not key[prefixed.end() :].strip(" :")
+    return not (lone or patterns.word_regex("updated").match(key) or "©" in author)
 
 
 # Elements that start a line of the rendered page, and those whose text is not shown.
