@@ -26,11 +26,12 @@ for english, names in json.loads((DATA_DIR / "months.json").read_text("utf-8")).
 
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _TIME = r"\d{1,2}[:.h]\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?"
+_YEAR_FIRST_DATE = r"(\d{4})[./](\d{1,2})[./](\d{1,2})"  # "2025/4/29", "2025.12.17"
 _DATE_PATTERNS = [
     rf"\d{{1,2}}(?:st|nd|rd|th|\.)?[\s\-/]*(?:{_MONTH})\.?[\s\-/,]*\d{{2,4}}",
     rf"(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}",
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?",
-    r"\d{4}[./]\d{1,2}[./]\d{1,2}(?!\d)",
+    rf"{_YEAR_FIRST_DATE}(?!\d)",
     r"(?<!\d)\d{1,2}[./]\d{1,2}[./]\d{2,4}",
 ]
 DATE = re.compile("|".join(f"(?:{p})" for p in _DATE_PATTERNS), re.IGNORECASE)
@@ -41,7 +42,7 @@ RELATIVE = re.compile(
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")
-_YEAR_FIRST = re.compile(r"(\d{4})[./](\d{1,2})[./](\d{1,2})")
+_YEAR_FIRST = re.compile(_YEAR_FIRST_DATE)
 _MONTH_WORD = re.compile(rf"(?<!\w)({_MONTH})\.?(?!\w)", re.IGNORECASE)
 
 
