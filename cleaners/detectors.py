@@ -241,7 +241,7 @@ def _is_headline(page: Page, i: int) -> bool:
     )
 
 
-def _introduces_list(page: Page, live: list[int], k: int) -> bool:
+def _introduces_list(page: Page, live: Sequence[int], k: int) -> bool:
     """Whether the live paragraph before ``live[k]`` ends with a colon ("You will need:")."""
     return k > 0 and page.keys[live[k - 1]].rstrip().endswith(":")
 

@@ -33,6 +33,8 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 
 # Share of C0 control bytes (other than tab, CR, LF, FF) above which bytes are not text.
 MAX_CONTROL_SHARE = 0.05
+# Control bytes that are not tab, line feed, form feed or carriage return.
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 # Share of U+FFFD replacement characters above which a decoding is considered failed.
 MAX_REPLACEMENT_SHARE = 0.02
 
@@ -191,7 +193,7 @@ def _looks_binary(data: bytes) -> bool:
         even, odd = sample[0::2].count(0), sample[1::2].count(0)
         if max(even, odd) < 0.3 * (len(sample) / 2) or min(even, odd) > 0.05 * len(sample):
             return True
-    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     return controls > MAX_CONTROL_SHARE * len(sample) and b"\x00" not in sample[1::2]
 
 

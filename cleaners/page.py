@@ -4,6 +4,7 @@ every rule shares (word counts, sentence ends, headline and body shapes)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
@@ -170,6 +171,7 @@ class Page:
     _region_cache: tuple[int, tuple[int, int] | None] | None = field(
         default=None, init=False, repr=False
     )
+    _live_cache: tuple[int, tuple[int, ...]] | None = field(default=None, init=False, repr=False)
 
     @cached_property
     def keys(self) -> list[str]:
@@ -191,9 +193,14 @@ class Page:
         found = (w for i, k in enumerate(self.keys) if self.body_like[i] for w in words(k))
         return frozenset(w for w in found if w.islower())
 
-    def live(self) -> list[int]:
-        """Indices not yet removed, in order."""
-        return [i for i in range(len(self.paragraphs)) if i not in self.removed]
+    def live(self) -> tuple[int, ...]:
+        """Indices not yet removed, in order (cached until a detector removes more:
+        ``removed`` only grows, and every detector asks)."""
+        if self._live_cache is None or self._live_cache[0] != len(self.removed):
+            removed = self.removed
+            alive = tuple(i for i in range(len(self.paragraphs)) if i not in removed)
+            self._live_cache = (len(removed), alive)
+        return self._live_cache[1]
 
     def rank(self) -> dict[int, int]:
         """Index -> position among the live paragraphs (distances count live ones)."""
@@ -233,7 +240,7 @@ class Page:
             return None
         return self._extend_over_lists(live, best_span)
 
-    def _extend_over_lists(self, live: list[int], span: tuple[int, int]) -> tuple[int, int]:
+    def _extend_over_lists(self, live: Sequence[int], span: tuple[int, int]) -> tuple[int, int]:
         """Grow the span over a list that directly follows it (tables, "Qualified
         teams:" runs), which the scoring counts as menus: a run of at least
         ``LIST_MIN_ITEMS`` lines sharing one shape, or introduced by a line ending in ":",
@@ -256,7 +263,7 @@ class Page:
             last = live[k - 1]
         return first, last
 
-    def _list_run(self, rest: list[int], after_colon: bool) -> list[int]:
+    def _list_run(self, rest: Sequence[int], after_colon: bool) -> list[int]:
         run: list[int] = []
         shape = None
         for i in rest:

@@ -33,7 +33,6 @@ _log = logging.getLogger(__name__)
 _STRAIGHTEN = str.maketrans(
     {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"}
 )
-_SPACES = re.compile(r"\s+")
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -43,7 +42,7 @@ def match_key(text: str) -> str:
     >>> match_key("  It\\u2019s   a  \\u201ctest\\u201d ")
     'It\\'s a "test"'
     """
-    return _SPACES.sub(" ", text.translate(_STRAIGHTEN)).strip()
+    return " ".join(text.translate(_STRAIGHTEN).split())  # as \s+ -> " ", then strip
 
 
 def _files(name: str) -> list[Path]:

@@ -95,7 +95,11 @@ ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=200)
 # could start an entity, so neither counts as already clean.
 CLEAN_CHARS = st.characters(
     whitelist_categories=("L", "M", "N", "P", "S"),
-    blacklist_characters="&" + "".join(chr(k) for k in ftfy.chardata.LIGATURES),
+    # Ligatures, and the symbols ftfy removes as control characters (U+FFF9-U+FFFC, the
+    # object replacement character among them: category So, yet not text).
+    blacklist_characters="&"
+    + "".join(chr(k) for k in ftfy.chardata.LIGATURES)
+    + "".join(chr(k) for k in ftfy.chardata.CONTROL_CHARS),
 ) | st.sampled_from(" \n")
 
 _FULLWIDTH_OR_KANA = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff61-\uff9f]")
