@@ -112,6 +112,7 @@ WINDOW_FEATURES: tuple[str, ...] = ("log_words", "body_like", "function_share", 
 
 
 _REPEATS = BASE_FEATURES.index("log_repeats")
+_REASON_INDEX = {r: k for k, r in enumerate(RULE_REASONS)}
 _LOW32 = np.int64(0xFFFFFFFF)
 
 
@@ -206,25 +207,60 @@ def _line_shape(text: str) -> tuple[float, ...]:
     )
 
 
-def _shifted(column: np.ndarray, offset: int, fill: float) -> np.ndarray:
-    """``column`` moved so that row i holds row i+offset's value (``fill`` past the ends)."""
-    out = np.full_like(column, fill)
+def _shift_into(out: np.ndarray, columns: np.ndarray, offset: int) -> None:
+    """Write ``columns`` moved so that row i holds row i+offset's values into ``out``
+    (rows past the ends keep what ``out`` holds).
+
+    >>> out = np.full((3, 1), -1.0)
+    >>> _shift_into(out, np.array([[1.0], [2.0], [3.0]]), 1)
+    >>> out.ravel().tolist()
+    [2.0, 3.0, -1.0]
+    """
     if offset > 0:
-        out[:-offset] = column[offset:]
+        out[:-offset] = columns[offset:]
     elif offset < 0:
-        out[-offset:] = column[:offset]
+        out[-offset:] = columns[:offset]
     else:
-        out[:] = column
+        out[:] = columns
+
+
+def _window_means(columns: np.ndarray, half: int) -> np.ndarray:
+    """The mean of each column over rows i-half..i+half (clipped at the ends).
+
+    >>> _window_means(np.array([[1.0], [2.0], [6.0]]), 1).ravel().tolist()
+    [1.5, 3.0, 4.0]
+    """
+    n = len(columns)
+    padded = np.zeros((n + 1, columns.shape[1]))
+    np.cumsum(columns, axis=0, out=padded[1:])
+    lo = np.clip(np.arange(n) - half, 0, n)
+    hi = np.clip(np.arange(n) + half + 1, 0, n)
+    return (padded[hi] - padded[lo]) / (hi - lo)[:, None]
+
+
+def _column_slices() -> dict[str, slice]:
+    """Where each group of ``feature_names()`` sits in a row."""
+    sizes = {
+        "base": len(BASE_FEATURES),
+        "rule_removed": 1,
+        "rules": len(RULE_REASONS),
+        "position": 5,
+        "neighbours": len(NEIGHBOUR_OFFSETS) * len(NEIGHBOUR_FEATURES),
+        "windows": len(WINDOWS) * len(WINDOW_FEATURES),
+    }
+    out, start = {}, 0
+    for name, size in sizes.items():
+        out[name] = slice(start, start + size)
+        start += size
+    assert start == len(feature_names())
     return out
 
 
-def _window_mean(column: np.ndarray, half: int) -> np.ndarray:
-    """The mean of ``column`` over rows i-half..i+half (clipped at the ends)."""
-    padded = np.concatenate([[0.0], np.cumsum(column)])
-    n = len(column)
-    lo = np.clip(np.arange(n) - half, 0, n)
-    hi = np.clip(np.arange(n) + half + 1, 0, n)
-    return (padded[hi] - padded[lo]) / (hi - lo)
+_COLUMNS = _column_slices()
+# ``line_features`` appends the rule column after the base ones it takes for both groups.
+assert NEIGHBOUR_FEATURES[-1] == WINDOW_FEATURES[-1] == "rule_removed"
+_NEIGHBOUR_BASE = [BASE_FEATURES.index(f) for f in NEIGHBOUR_FEATURES if f != "rule_removed"]
+_WINDOW_BASE = [BASE_FEATURES.index(f) for f in WINDOW_FEATURES if f != "rule_removed"]
 
 
 def line_features(
@@ -244,35 +280,45 @@ def line_features(
     True
     """
     n = len(paragraphs)
+    x = np.zeros((n, len(feature_names())))
+    base = x[:, _COLUMNS["base"]]
+    base[:] = [_line_shape(p) for p in paragraphs] if n else 0.0
     counts = Counter(paragraphs)
-    base = np.array([_line_shape(p) for p in paragraphs], dtype=np.float64).reshape(
-        n, len(BASE_FEATURES)
-    )
     base[:, _REPEATS] = np.log([counts[p] for p in paragraphs])
     col = {name: base[:, k] for k, name in enumerate(BASE_FEATURES)}
-    reason_index = {r: k for k, r in enumerate(RULE_REASONS)}
-    rules = np.zeros((n, len(RULE_REASONS)))
-    for i, reason in enumerate(rule_reasons):
-        if reason in reason_index:
-            rules[i, reason_index[reason]] = 1.0
-    col["rule_removed"] = rules.max(axis=1) if n else np.zeros(0)
+    rules = x[:, _COLUMNS["rules"]]
+    hits = [(i, _REASON_INDEX[r]) for i, r in enumerate(rule_reasons) if r in _REASON_INDEX]
+    if hits:
+        rows, columns = zip(*hits, strict=True)
+        rules[list(rows), list(columns)] = 1.0
+    removed = x[:, _COLUMNS["rule_removed"]]
+    removed[:, 0] = rules.max(axis=1) if n else 0.0
 
     body_words = col["body_like"] * np.expm1(col["log_words"])
     total_body = body_words.sum()
     before = np.cumsum(body_words) - body_words
     chars = np.expm1(col["log_chars"])
-    position = [
-        np.arange(n) / max(n - 1, 1),
-        before / total_body if total_body else np.zeros(n),
-        chars / max(chars.max(initial=0.0), 1.0),
-        np.full(n, math.log1p(n)),
-        np.asarray(in_region, dtype=np.float64),
-    ]
-    neighbours = [_shifted(col[f], o, -1.0) for o in NEIGHBOUR_OFFSETS for f in NEIGHBOUR_FEATURES]
-    windows = [_window_mean(col[f], w) for w in WINDOWS for f in WINDOW_FEATURES]
-    return np.column_stack(
-        [base, col["rule_removed"], rules, *position, *neighbours, *windows]
-    ).reshape(n, len(feature_names()))
+    position = x[:, _COLUMNS["position"]]
+    position[:, 0] = np.arange(n) / max(n - 1, 1)
+    position[:, 1] = before / total_body if total_body else 0.0
+    position[:, 2] = chars / max(chars.max(initial=0.0), 1.0)
+    position[:, 3] = math.log1p(n)
+    position[:, 4] = np.asarray(in_region, dtype=np.float64)
+
+    # The neighbour and window columns are the base columns they name, with
+    # ``rule_removed`` last in both lists.
+    near = np.concatenate([base[:, _NEIGHBOUR_BASE], removed], axis=1)
+    neighbours = x[:, _COLUMNS["neighbours"]]
+    neighbours[:] = -1.0  # past the page's ends
+    width = near.shape[1]
+    for k, offset in enumerate(NEIGHBOUR_OFFSETS):
+        _shift_into(neighbours[:, k * width : (k + 1) * width], near, offset)
+    around = np.concatenate([base[:, _WINDOW_BASE], removed], axis=1)
+    windows = x[:, _COLUMNS["windows"]]
+    width = around.shape[1]
+    for k, half in enumerate(WINDOWS):
+        windows[:, k * width : (k + 1) * width] = _window_means(around, half) if n else 0.0
+    return x
 
 
 @dataclass(frozen=True)
