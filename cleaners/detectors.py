@@ -105,7 +105,7 @@ def find_cookie_banner(page: Page) -> Detection:
         i
         for i in live
         if page.word_counts[i] <= COOKIE_MAX_WORDS
-        and patterns.found_in("cookie_banner", page.keys[i])
+        and page.found("cookie_banner", i)
         and not _quoted(page.keys[i])
         and (
             page.word_counts[i] <= COOKIE_BARE_WORDS
@@ -145,7 +145,7 @@ def find_promos(page: Page) -> Detection:
             i
             for i in page.live()
             if page.word_counts[i] <= PROMO_MAX_WORDS
-            and patterns.found_in("promo", page.keys[i])
+            and page.found("promo", i)
             and not _quoted(page.keys[i])
         ]
     )
@@ -165,9 +165,7 @@ def find_captions(page: Page) -> Detection:
     live = page.live()
     rank = page.rank()
     found = {
-        i
-        for i in live
-        if page.word_counts[i] <= CAPTION_MAX_WORDS and patterns.found_in("caption", page.keys[i])
+        i for i in live if page.word_counts[i] <= CAPTION_MAX_WORDS and page.found("caption", i)
     }
     folded = {i: _fold(page.keys[i]) for i in live}
     by_text: dict[str, list[int]] = defaultdict(list)

@@ -25,13 +25,19 @@ def scratch_for(database: Any) -> Any:
     return scratch
 
 
-def ids_found(database: Any, data: bytes) -> list[int]:
-    """The ids of the expressions that match ``data``, in the order Hyperscan reports them
-    (once each when compiled with ``HS_FLAG_SINGLEMATCH``)."""
-    found: list[int] = []
+def matches_found(database: Any, data: bytes) -> list[tuple[int, int]]:
+    """(expression id, end offset) of every match in ``data``, in the order Hyperscan
+    reports them."""
+    found: list[tuple[int, int]] = []
 
     def on_match(expression_id: int, start: int, end: int, flags: int, context: Any) -> None:
-        found.append(expression_id)
+        found.append((expression_id, end))
 
     database.scan(data, match_event_handler=on_match, scratch=scratch_for(database))
     return found
+
+
+def ids_found(database: Any, data: bytes) -> list[int]:
+    """The ids of the expressions that match ``data``, in the order Hyperscan reports them
+    (once each when compiled with ``HS_FLAG_SINGLEMATCH``)."""
+    return [expression_id for expression_id, _ in matches_found(database, data)]

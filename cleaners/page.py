@@ -178,6 +178,16 @@ class Page:
         return [match_key(p) for p in self.paragraphs]
 
     @cached_property
+    def pattern_entries(self) -> list[frozenset[int]]:
+        """Per paragraph, the pattern entries that may occur in it: one scan of the whole
+        page (``patterns.entries_by_line``)."""
+        return patterns.entries_by_line(self.keys)
+
+    def found(self, name: str, i: int) -> bool:
+        """Whether an entry of the searched category ``name`` occurs in paragraph ``i``."""
+        return patterns.found_among(name, self.keys[i], self.pattern_entries[i])
+
+    @cached_property
     def word_counts(self) -> list[int]:
         return [word_count(k) for k in self.keys]
 
@@ -225,14 +235,18 @@ class Page:
         live = self.live()
         best, best_span = 0.0, None
         run, run_start = 0.0, 0
+        removed, scores = self.removed, self.region_scores
         # Paragraphs other rules removed still count, as junk: a teaser list whose
         # headlines went as related_link must keep separating its blurbs from the body.
-        for i in range(len(self.paragraphs)):
+        for i, score in enumerate(scores):
             if run <= 0:
                 run, run_start = 0.0, i
-            run += -REMOVED_PENALTY if i in self.removed else self._region_score(i)
-            if run > best and i not in self.removed:
-                best, best_span = run, (run_start, i)
+            if i in removed:
+                run -= REMOVED_PENALTY
+            else:
+                run += score
+                if run > best:
+                    best, best_span = run, (run_start, i)
         if best_span is not None:
             inside = [i for i in live if best_span[0] <= i <= best_span[1]]
             best_span = (inside[0], inside[-1]) if inside else None
@@ -281,6 +295,11 @@ class Page:
                     break
             run.append(i)
         return run
+
+    @cached_property
+    def region_scores(self) -> list[float]:
+        """Each paragraph's weight in the body-region search (``_region_score``)."""
+        return [self._region_score(i) for i in range(len(self.paragraphs))]
 
     def _region_score(self, i: int) -> float:
         n = self.word_counts[i]

@@ -13,14 +13,17 @@ import logging
 import os
 import platform
 import re
+from bisect import bisect_left
+from collections.abc import Sequence
 from functools import cache, lru_cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import hyperscan
 
 from cleaners import shared_cache
-from cleaners.multiscan import ids_found
+from cleaners.multiscan import matches_found
 
 DATA_DIR = Path(__file__).parent / "data"
 # Entries of each per-paragraph cache (match keys, words, verdicts, normal forms): enough
@@ -107,9 +110,12 @@ def word_regex(name: str) -> re.Pattern[str]:
 
 # Categories whose entries ``found_in`` matches anywhere in a paragraph.
 SEARCHED = ("cookie_banner", "promo", "caption")
+# Prefilter mode (a superset of the matches, Python's ``re`` decides), every match
+# reported (each is placed on its line by its end), ``^`` and ``$`` at line breaks: a
+# document's match keys are scanned at once, joined by line breaks.
 _PREFILTER = (
     hyperscan.HS_FLAG_PREFILTER
-    | hyperscan.HS_FLAG_SINGLEMATCH
+    | hyperscan.HS_FLAG_MULTILINE
     | hyperscan.HS_FLAG_CASELESS
     | hyperscan.HS_FLAG_UTF8
     | hyperscan.HS_FLAG_UCP
@@ -198,20 +204,55 @@ def _search_index() -> _SearchIndex:
     return _SearchIndex(database, spans, regexes, unscanned)
 
 
+def entries_by_line(keys: Sequence[str]) -> list[frozenset[int]]:
+    """For each paragraph of a document (match keys: no line breaks in them), the ids of
+    the searched categories' entries that may occur in it (a superset of those that do):
+    one Hyperscan scan of the whole document for all of them, each match placed on the
+    line its last byte falls in.
+
+    >>> promo = _search_index().spans["promo"]
+    >>> [any(k in promo for k in ids) for ids in entries_by_line(
+    ...     ["The council met.", "Subscribe to our newsletter", "Rain is due."])]
+    [False, True, False]
+    """
+    index = _search_index()
+    if index.database is None or not keys:
+        return [index.unscanned] * len(keys)
+    encoded = [key.encode("utf-8", "surrogatepass") for key in keys]
+    # Offset just past each line's line break: a match whose last byte is at end - 1 is on
+    # the first line whose break is at or after it.
+    breaks = list(accumulate(len(line) + 1 for line in encoded))
+    found: dict[int, set[int]] = {}
+    for expression, end in matches_found(index.database, b"\n".join(encoded)):
+        found.setdefault(bisect_left(breaks, end), set()).add(expression)
+    return [
+        index.unscanned.union(found[k]) if k in found else index.unscanned for k in range(len(keys))
+    ]
+
+
 @lru_cache(maxsize=CACHE_SIZE)
 def entries_in(key: str) -> frozenset[int]:
     """The ids of the searched categories' entries that may occur in the paragraph
-    ``key`` (a superset of those that do): one scan for all of them at once.
+    ``key`` (``entries_by_line`` for one line).
 
     >>> promo = _search_index().spans["promo"]
     >>> any(k in promo for k in entries_in("Subscribe to our newsletter"))
     True
     """
+    return entries_by_line([key])[0]
+
+
+def found_among(name: str, key: str, ids: frozenset[int]) -> bool:
+    """Whether an entry of category ``name`` occurs in the paragraph ``key``, trying
+    only the entries ``ids`` (from ``entries_by_line``) with Python's ``re``, which
+    decides."""
+    if not ids:
+        return False
     index = _search_index()
-    if index.database is None:
-        return index.unscanned
-    found = ids_found(index.database, key.encode("utf-8", "surrogatepass"))
-    return index.unscanned.union(found)
+    span = index.spans.get(name)
+    if span is None:
+        raise KeyError(f"{name!r} is not one of patterns.SEARCHED, the categories found_in scans")
+    return any(index.regexes[k].search(key) for k in sorted(ids) if k in span)
 
 
 # Verdicts per (category, paragraph), cached: the registry's later passes see the same
@@ -229,11 +270,9 @@ def found_in(name: str, key: str) -> bool:
     >>> found_in("cookie_banner", "This site uses cookies to improve it")
     True
     """
-    index = _search_index()
-    span = index.spans.get(name)
-    if span is None:
+    if name not in SEARCHED:
         raise KeyError(f"{name!r} is not one of patterns.SEARCHED, the categories found_in scans")
-    return any(index.regexes[k].search(key) for k in sorted(entries_in(key)) if k in span)
+    return found_among(name, key, entries_in(key))
 
 
 @lru_cache(maxsize=CACHE_SIZE)

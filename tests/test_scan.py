@@ -33,6 +33,34 @@ def test_found_in_agrees_with_every_entry_tried(name: str) -> None:
         assert patterns.found_in(name, key) == any(rx.search(key) for rx in rxs), key
 
 
+def test_one_scan_of_a_page_gives_each_line_its_own_verdicts() -> None:
+    """A page is scanned once, its lines joined by line breaks, and each match is placed
+    on the line it ends in: every line gets the verdicts it gets alone, entries anchored at
+    a line's start or end (``^``, ``$``) included, whatever stands around it."""
+    page = [
+        "The council met on Monday.",
+        "Subscribe to our newsletter for free updates",  # a promo entry anchored at ^
+        "Rain is due.",
+        "A view of the harbour at dusk. Photo: Jane Doe",  # a caption entry ending in $
+        "We use cookies to improve your experience.",
+        *_inputs(),
+    ]
+    entries = patterns.entries_by_line(page)
+    assert len(entries) == len(page)
+    for name in patterns.SEARCHED:
+        rxs = [re.compile(p, re.IGNORECASE) for p in patterns.lines(name)]
+        for key, ids in zip(page, entries, strict=True):
+            alone = any(rx.search(key) for rx in rxs)
+            assert patterns.found_among(name, key, ids) == alone, (name, key)
+    assert [
+        patterns.found_among("promo", k, e) for k, e in zip(page[:3], entries, strict=False)
+    ] == [
+        False,
+        True,
+        False,
+    ]
+
+
 def test_scans_from_many_threads_at_once() -> None:
     """A shared Hyperscan scratch fails under concurrent scans (ScratchInUseError): a
     whole real-page ingest lost 7,771 of 10,000 documents to it before each thread had
