@@ -100,7 +100,6 @@ class Detection:
 def find_cookie_banner(page: Page) -> Detection:
     """Consent-banner paragraphs, and the button labels next to them ("I agree")."""
     live = page.live()
-    rank = page.rank()
     banner = [
         i
         for i in live
@@ -114,11 +113,15 @@ def find_cookie_banner(page: Page) -> Detection:
         )
     ]
     found = set(banner)
-    for i in live:
-        if i in found or not patterns.is_whole("cookie_button", page.keys[i]):
-            continue
-        if any(abs(rank[i] - rank[b]) <= COOKIE_BUTTON_DISTANCE for b in banner):
-            found.add(i)
+    if banner:  # a button label counts only next to a banner
+        rank = page.rank()
+        near = (i for i in live if i not in found)
+        found.update(
+            i
+            for i in near
+            if any(abs(rank[i] - rank[b]) <= COOKIE_BUTTON_DISTANCE for b in banner)
+            and patterns.is_whole("cookie_button", page.keys[i])
+        )
     return Detection(sorted(found))
 
 
