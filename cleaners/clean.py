@@ -33,6 +33,14 @@ REGISTRY: dict[str, Detector] = {
     "byline": detectors.find_byline,
     "outside_body": detectors.find_outside_body,
 }
+# Detectors whose verdict on a paragraph depends on that paragraph alone (cookie buttons
+# count only next to a banner paragraph, which is one of those). A paragraph the first
+# pass kept was seen and passed by each of them, so the later passes, over the kept
+# paragraphs only, skip them: they would find nothing. Their metadata is the first
+# pass's anyway.
+PER_LINE: frozenset[str] = frozenset(
+    {"cookie_banner", "share", "nav", "promo", "attribution", "dateline"}
+)
 DUPLICATE = "duplicate"
 # Lines the learned line scorer (``cleaners.scorer``) calls not body. While it is on, the
 # rules' body-region search (``outside_body``) only informs it; ``--disable not_body``
@@ -126,13 +134,15 @@ def clean_document(
     if scored:  # the body region only informs the scorer
         settings = replace(settings, disabled=settings.disabled | {OUTSIDE_BODY})
 
-    def one_pass(texts: list[str]) -> CleanResult:
-        rules, page = _rules_pass(texts, known, settings)
+    def one_pass(texts: list[str], skip: frozenset[str] = frozenset()) -> CleanResult:
+        rules, page = _rules_pass(
+            texts, known, replace(settings, disabled=settings.disabled | skip)
+        )
         return _score_lines(page, rules) if scored else rules
 
     result = one_pass(list(paragraphs))
     for _ in range(MAX_PASSES - 1):
-        again = one_pass([t for _, t in result.kept])
+        again = one_pass([t for _, t in result.kept], skip=PER_LINE)
         if not again.removed:
             break
         _merge(result, again)

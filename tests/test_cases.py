@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from cleaners import clean
 from cleaners.clean import REASONS, CleanSettings, clean_document
 from cleaners.encoding import repair_text
 from cleaners.patterns import match_key
 from cleaners.segment import split_paragraphs
 
 CASES = Path(__file__).resolve().parent / "cases"
+# Real scrapes of ../shared/eval/wcxb-dev that the passes test cleans twice (about 10 s).
+REAL_PAGES_CHECKED = 150
 
 
 def _load() -> list:
@@ -54,3 +57,25 @@ def test_case(reason: str, case: dict) -> None:
         if hasattr(got, "isoformat"):
             got = got.isoformat()
         assert got == value, f"metadata {field}: {got!r} != {value!r}"
+
+
+def test_later_passes_skip_the_per_line_detectors_without_changing_anything(
+    monkeypatch: pytest.MonkeyPatch, seeds_dir: Path
+) -> None:
+    """The passes after the first skip the detectors that judge a paragraph alone
+    (``clean.PER_LINE``): every paragraph they see passed those in the first pass. With
+    every detector run in every pass instead, each case file's page, each seed article and
+    150 real pages are cleaned the same."""
+    texts = [case.values[1]["input"] for case in _load()]
+    texts += [p.read_text("utf-8") for p in sorted(seeds_dir.glob("*.txt"))]
+    # Real pages, where the passes after the first have most to do.
+    wcxb = seeds_dir.parent / "eval" / "wcxb-dev"
+    scrapes = sorted(p for p in wcxb.glob("*.txt") if not p.name.endswith(".gold.txt"))
+    texts += [p.read_text("utf-8") for p in scrapes[:REAL_PAGES_CHECKED]]
+    pages = [split_paragraphs(repair_text(t).text) for t in texts if t.strip()]
+    skipping = [clean_document(p) for p in pages]
+    monkeypatch.setattr(clean, "PER_LINE", frozenset())
+    every = [clean_document(p) for p in pages]
+    assert len(pages) > 50 + REAL_PAGES_CHECKED
+    assert skipping == every
+    assert any(len(r.removed) for r in every)
