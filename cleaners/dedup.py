@@ -88,7 +88,9 @@ def fingerprint_and_length(text: str) -> tuple[int, int]:
     >>> a[0] == fingerprint_and_length("hello world 1999")[0]
     True
     """
-    norm = normalise_for_hash(text)
+    # Digits fold the same before or after the other steps (they are word characters and
+    # not white space): the normal form the within-document repeat finder cached serves.
+    norm = _DIGITS.sub("0", normalise_for_hash(text, fold_digits=False))
     return hash64(norm), len(norm)
 
 

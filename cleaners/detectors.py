@@ -179,12 +179,14 @@ def find_captions(page: Page) -> Detection:
         found.update(by_text[folded[i]])
     # Text repeated within a few paragraphs (a caption and its alt text) is a caption.
     for copies in by_text.values():
+        if len(copies) < 2:
+            continue
         close = any(
             abs(rank[a] - rank[b]) <= CAPTION_REPEAT_WINDOW
             for a, b in zip(copies, copies[1:], strict=False)
         )
         n = page.word_counts[copies[0]]
-        if len(copies) > 1 and close and CAPTION_REPEAT_MIN_WORDS <= n <= CAPTION_MAX_WORDS:
+        if close and CAPTION_REPEAT_MIN_WORDS <= n <= CAPTION_MAX_WORDS:
             found.update(copies)
     # A truncated caption right before its full form.
     for pos, i in enumerate(live[:-1]):

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import filterfalse
 from typing import Any
 
 from cleaners import patterns
@@ -136,7 +137,7 @@ def is_headline_like(key: str) -> bool:
     >>> is_headline_like("He left early."), is_headline_like("- Eggs and milk for the cake")
     (False, False)
     """
-    n = len(words(key))
+    n = word_count(key)
     if not HEADLINE_MIN_WORDS <= n <= HEADLINE_MAX_WORDS or is_bullet(key):
         return False
     first = key.lstrip("\"'‘“«(")[:1]
@@ -153,7 +154,7 @@ def is_body_like(key: str) -> bool:
     >>> is_body_like("Most popular")
     False
     """
-    n = len(words(key))
+    n = word_count(key)
     if key.endswith(("…", "...")) and n < BODY_LONG_WORDS * 2:
         return False  # a teaser cut off mid-sentence
     return n >= BODY_LONG_WORDS or (n >= BODY_MIN_WORDS and ends_sentence(key))
@@ -200,15 +201,15 @@ class Page:
         """The words the page's prose writes in lower case (from its body-like lines): a
         capitalised phrase made of them ("Key Takeaways", "Gross Margin") is a heading,
         not a person's name."""
-        found = (w for i, k in enumerate(self.keys) if self.body_like[i] for w in words(k))
-        return frozenset(w for w in found if w.islower())
+        prose = [k for k, body in zip(self.keys, self.body_like, strict=True) if body]
+        return frozenset(w for k in prose for w in words(k) if w.islower())
 
     def live(self) -> tuple[int, ...]:
         """Indices not yet removed, in order (cached until a detector removes more:
         ``removed`` only grows, and every detector asks)."""
         if self._live_cache is None or self._live_cache[0] != len(self.removed):
             removed = self.removed
-            alive = tuple(i for i in range(len(self.paragraphs)) if i not in removed)
+            alive = tuple(filterfalse(removed.__contains__, range(len(self.paragraphs))))
             self._live_cache = (len(removed), alive)
         return self._live_cache[1]
 
