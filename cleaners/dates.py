@@ -28,7 +28,8 @@ _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _TIME = r"\d{1,2}[:.h]\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?"
 _YEAR_FIRST_DATE = r"(\d{4})[./](\d{1,2})[./](\d{1,2})"  # "2025/4/29", "2025.12.17"
 _DATE_PATTERNS = [
-    rf"\d{{1,2}}(?:st|nd|rd|th|\.)?[\s\-/]*(?:{_MONTH})\.?[\s\-/,]*\d{{2,4}}",
+    # "26 de diciembre de 2025": Spanish and Portuguese join day, month and year with "de"
+    rf"\d{{1,2}}(?:st|nd|rd|th|\.)?[\s\-/]*(?:de\s+)?(?:{_MONTH})\.?[\s\-/,]*(?:de\s+)?\d{{2,4}}",
     rf"(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}",
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?",
     rf"{_YEAR_FIRST_DATE}(?!\d)",
@@ -40,7 +41,7 @@ DATE = re.compile("|".join(f"(?:{p})" for p in _DATE_PATTERNS), re.IGNORECASE)
 # pattern only where its test passes: Python's ``re`` tries the whole month alternation at
 # every position of a line, 70 µs a line for the month-first pattern.
 _NEEDS: tuple[str | None, ...] = (
-    r"\d(?:st|nd|rd|th|\.)?[\s\-/]*[^\W\d_]+\.?[\s\-/,]*\d",
+    r"\d(?:st|nd|rd|th|\.)?[\s\-/]*(?:de\s+)?[^\W\d_]+\.?[\s\-/,]*(?:de\s+)?\d",
     r"\s\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}",
     None,
     None,

@@ -438,6 +438,26 @@ def byline_near_body(paragraphs: Sequence[str], start: int) -> tuple[str, int] |
             name, _ = _name_and_suffix(patterns.match_key(paragraphs[i + 1]))
             if _is_person_name(name):
                 return name, i + 1
+        name = _name_beside_date(key)
+        if name is not None:
+            return name, i
+    return None
+
+
+def _name_beside_date(key: str) -> str | None:
+    """The person a line of page furniture names beside its date, in a part of its own
+    ("Dec 26, 2025 • Mahua Das in Project Management" -> "Mahua Das"): one part is a
+    date and nothing else, the next opens with a name followed by more words.
+
+    >>> _name_beside_date("Dec. 19, 2025 · Niko Matsakis on behalf of the docs group")
+    'Niko Matsakis'
+    >>> _name_beside_date("Dec 26, 2025 • Project Management") is None
+    True
+    """
+    parts = [part.strip() for part in _META_SEPARATOR.split(key)]
+    for date_part, rest in zip(parts, parts[1:], strict=False):
+        if dates.has_date(date_part) and not words(dates.strip_dates(date_part)):
+            return _leading_name(rest)
     return None
 
 
@@ -464,10 +484,13 @@ def author_in(text: str) -> str | None:
     'Jane Doe'
     >>> author_in("Jane Doe; John Roe"), author_in("EcoCult Staff"), author_in("Newsdesk")
     (None, None, None)
+    >>> author_in("Jane Doe; Lead Reviewer Updated Feb")  # a name, then when, not who
+    'Jane Doe'
     """
-    first = patterns.match_key(text.split(";")[0])
+    parts = [patterns.match_key(part) for part in text.split(";")]
+    first = parts[0]
     if _is_person_name(first):
-        return None
+        return first if any(map(_states_when, parts[1:])) else None
     prefix = patterns.word_regex("byline")
     for m in prefix.finditer(first):
         name = _prefixed_name(first[m.start() :], prefix, trailing=True)
@@ -475,6 +498,17 @@ def author_in(text: str) -> str | None:
             return name
     name, _ = _name_and_suffix(first)
     return name if _is_person_name(name) else None
+
+
+def _states_when(text: str) -> bool:
+    """Whether a piece of an author field dates something rather than names somebody: an
+    update word, a month or a date.
+
+    >>> _states_when("Updated Feb"), _states_when("Head of Content")
+    (True, False)
+    """
+    months = any(w.lower().rstrip(".") in dates.MONTHS for w in text.split())
+    return bool(months or patterns.word_regex("updated").search(text) or dates.has_date(text))
 
 
 def _leading_name(text: str) -> str | None:

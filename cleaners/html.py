@@ -19,7 +19,7 @@ from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
 
-from cleaners import detectors, patterns
+from cleaners import dates, detectors, patterns
 from cleaners.dates import parse_timestamp
 from cleaners.encoding import Decoded, UndecodableError, decode_bytes
 from cleaners.title import html_headline
@@ -176,15 +176,20 @@ def _by_the_headline(line: str) -> str:
 
 def plausible_author(author: str) -> bool:
     """Whether an author trafilatura read from the markup can be one: not a byline prefix
-    alone ("Written By"), an update line ("Updated January") or a copyright line.
+    alone ("Written By"), an update line ("Updated January"), a copyright line, or a
+    month's name alone ("Dec", "August": a piece of the date, in any language of
+    ``data/months.json``).
 
     >>> [plausible_author(a) for a in ("Jane Doe", "Written By", "Updated January", "© 2025")]
     [True, False, False, False]
+    >>> plausible_author("Dec"), plausible_author("März")
+    (False, False)
     """
     key = patterns.match_key(author)
     prefixed = patterns.word_regex("byline").match(key)
     lone = prefixed is not None and not key[prefixed.end() :].strip(" :")
-    return not (lone or patterns.word_regex("updated").match(key) or "©" in author)
+    month = key.lower().rstrip(".") in dates.MONTHS
+    return not (lone or month or patterns.word_regex("updated").match(key) or "©" in author)
 
 
 # Elements that start a line of the rendered page, and those whose text is not shown.

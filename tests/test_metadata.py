@@ -217,9 +217,34 @@ HTML_AUTHORS = [
         "The Currency editors",
         "The Currency editors",
     ),
+    (
+        "a name beside the date, in a part of its own",
+        "<p>Dec 26, 2025 • Mahua Das in Project Management</p>",
+        None,
+        "Mahua Das",
+    ),
+    (
+        "Spanish: a name beside the date",
+        "<p>26 de diciembre de 2025 · Lucía Ortega en Cultura</p>",
+        None,
+        "Lucía Ortega",
+    ),
+    (
+        "the markup's name before when it was updated",
+        "<p>Local news</p>",
+        "Rasmus Barslund Founder; Lead Reviewer Updated Feb",
+        "Rasmus Barslund Founder",
+    ),
     ("no byline: no author", "<p>Shop by Department</p><p>Local news</p>", None, None),
+    (
+        "a category beside the date is no author",
+        "<p>Dec 26, 2025 • Project Management</p>",
+        None,
+        None,
+    ),
     ("a prefix alone in the markup is no author", "<p>Local news</p>", "Written By", None),
     ("an update line in the markup is no author", "<p>Local news</p>", "Updated January", None),
+    ("a month in the markup is no author", "<p>Local news</p>", "Dec", None),
 ]
 
 
