@@ -486,6 +486,8 @@ def author_in(text: str) -> str | None:
     (None, None, None)
     >>> author_in("Jane Doe; Lead Reviewer Updated Feb")  # a name, then when, not who
     'Jane Doe'
+    >>> author_in("Jane Doe; June Smith") is None  # two names
+    True
     """
     parts = [patterns.match_key(part) for part in text.split(";")]
     first = parts[0]
@@ -502,13 +504,14 @@ def author_in(text: str) -> str | None:
 
 def _states_when(text: str) -> bool:
     """Whether a piece of an author field dates something rather than names somebody: an
-    update word, a month or a date.
+    update word, a date, or months and numbers alone ("October"; "June Smith" is a name).
 
-    >>> _states_when("Updated Feb"), _states_when("Head of Content")
-    (True, False)
+    >>> _states_when("Updated Feb"), _states_when("October"), _states_when("June Smith")
+    (True, True, False)
     """
-    months = any(w.lower().rstrip(".") in dates.MONTHS for w in text.split())
-    return bool(months or patterns.word_regex("updated").search(text) or dates.has_date(text))
+    parts = [w.strip(".,") for w in text.split()]
+    month = bool(parts) and all(w.lower() in dates.MONTHS or w.isdigit() for w in parts)
+    return bool(month or patterns.word_regex("updated").search(text) or dates.has_date(text))
 
 
 def _leading_name(text: str) -> str | None:
