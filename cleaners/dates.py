@@ -62,6 +62,16 @@ _YEAR_FIRST = re.compile(_YEAR_FIRST_DATE)
 _MONTH_WORD = re.compile(rf"(?<!\w)({_MONTH})\.?(?!\w)", re.IGNORECASE)
 
 
+def is_month(word: str) -> bool:
+    """Whether a word is a month's name or abbreviation in a language of ``months.json``
+    (case and a trailing full stop aside).
+
+    >>> is_month("Dec."), is_month("März"), is_month("Smith")
+    (True, True, False)
+    """
+    return word.lower().rstrip(".") in MONTHS
+
+
 def strip_dates(text: str) -> str:
     """Remove dates, times and relative ages from text, leaving the words around them.
 

@@ -510,7 +510,7 @@ def _states_when(text: str) -> bool:
     (True, True, False)
     """
     parts = [w.strip(".,") for w in text.split()]
-    month = bool(parts) and all(w.lower() in dates.MONTHS or w.isdigit() for w in parts)
+    month = bool(parts) and all(dates.is_month(w) or w.isdigit() for w in parts)
     return bool(month or patterns.word_regex("updated").search(text) or dates.has_date(text))
 
 
@@ -526,7 +526,7 @@ def _leading_name(text: str) -> str | None:
     low, _ = NAME_PARTS
     k = 0
     while k < len(parts) and _name_part().match(parts[k]):
-        if k >= low and parts[k].lower().rstrip(".") in dates.MONTHS:
+        if k >= low and dates.is_month(parts[k]):
             break
         k += 1
     if k == len(parts):

@@ -188,7 +188,7 @@ def plausible_author(author: str) -> bool:
     key = patterns.match_key(author)
     prefixed = patterns.word_regex("byline").match(key)
     lone = prefixed is not None and not key[prefixed.end() :].strip(" :")
-    month = key.lower().rstrip(".") in dates.MONTHS
+    month = dates.is_month(key)
     return not (lone or month or patterns.word_regex("updated").match(key) or "©" in author)
 
 
