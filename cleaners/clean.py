@@ -4,6 +4,7 @@ and return kept paragraphs, removals with reason codes, and lifted metadata, the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -141,13 +142,14 @@ def clean_document(
         return _score_lines(page, rules) if scored else rules
 
     result = one_pass(list(paragraphs))
+    first_reasons, first_probability = _as_lines(len(paragraphs), result)
     for _ in range(MAX_PASSES - 1):
         again = one_pass([t for _, t in result.kept], skip=PER_LINE)
         if not again.removed:
             break
         _merge(result, again)
     if not (known or {}).get("title"):
-        _choose_title(paragraphs, result)
+        _choose_title(paragraphs, first_reasons, first_probability, result)
     _lift_from_furniture(paragraphs, result, known or {})
     _date_the_undated(result)
     return result
@@ -186,11 +188,30 @@ def _date_the_undated(result: CleanResult) -> None:
             result.sources["published_at"] = result.sources["updated_at"]
 
 
-def _choose_title(paragraphs: list[str], result: CleanResult) -> None:
-    """Lift the headline now that the body is decided (``cleaners.title``); the title
-    rule's choice stays when no line is heading-shaped above the body."""
-    position = pick_title(paragraphs, {r.position: r.reason for r in result.removed})
-    if position is not None:
+def _as_lines(n: int, result: CleanResult) -> tuple[list[str | None], list[float]]:
+    """Per line of a pass's input: its reason code (None: kept) and the line scorer's
+    probability that it is body (NaN where a rule decided, or the scorer is off)."""
+    reasons: list[str | None] = [None] * n
+    for r in result.removed:
+        reasons[r.position] = r.reason
+    probability = [math.nan] * n
+    for i, p in result.body_probability.items():
+        probability[i] = p
+    return reasons, probability
+
+
+def _choose_title(
+    paragraphs: list[str],
+    reasons: list[str | None],
+    probability: list[float],
+    result: CleanResult,
+) -> None:
+    """Lift the headline from the page as the first pass of cleaning left it (the view
+    ``cleaners.title``'s model was trained on); the title rule's choice stays when no
+    line is likely enough."""
+    picked = pick_title(paragraphs, reasons, probability)
+    if picked is not None:
+        position, _ = picked
         result.metadata["title"] = paragraphs[position]
         result.sources["title"] = position
 

@@ -422,10 +422,12 @@ def save_model(path: Path, model: TreeEnsemble) -> None:
             zf.writestr(entry, buffer.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
 
 
-def read_model(path: Path) -> TreeEnsemble:
+def read_model(path: Path, expected: Sequence[str] | None = None) -> TreeEnsemble:
+    """A model written by ``save_model``, checked against the feature names the code
+    computes (``expected``; the line scorer's by default)."""
     with np.load(path, allow_pickle=False) as z:
         names = tuple(str(s) for s in z["names"])
-        if names != feature_names():
+        if names != tuple(feature_names() if expected is None else expected):
             raise ValueError(
                 f"{path} was trained on other features than this code computes; "
                 "retrain it with python -m cleaners.train_scorer"

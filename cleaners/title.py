@@ -1,114 +1,267 @@
-"""The headline of a plain-text page, chosen once cleaning has decided what the body is.
+"""The headline of a plain-text page, chosen once the first pass of cleaning has placed
+the body.
 
 The title rule (``detectors.find_title``) runs among the other rules, before the line
 scorer, and sees only the rules' rough body region: on real scrapes it lifts a menu
 heading, a newsletter box title or the standfirst about as often as the headline. Once
-the body is known, the headline is easier to tell: it is a heading-shaped line above the
-body's first paragraph, with the byline or the date just under it, and its words are the
-words the article is about. ``pick_title`` scores every candidate on that evidence.
+the body is placed, the headline is easier to tell, but no one rule tells it: it is
+usually the nearest heading above the body, with a byline or date under it and the
+body's words in it, yet sites put a breadcrumb, a category, a box title or the
+standfirst in between, or repeat the headline in the breadcrumb and a share line. So
+``pick_title`` describes every short line from ``ABOVE`` lines above the body's first
+line to ``BELOW`` lines into it (``title_features``: its shape, where it sits, the body's
+words in it, what is around it, why cleaning removed it, the line scorer's probability,
+how often the page repeats it) and a small tree ensemble, trained by
+``cleaners/train_scorer.py`` on wcxb-dev's gold titles, scores each; the best-scoring
+line is the headline when its probability reaches ``MIN_PROBABILITY``.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 
-from cleaners import patterns
+import numpy as np
+
+from cleaners import patterns, scorer
 from cleaners.dates import has_date
-from cleaners.page import is_body_like, is_headline_like, last_char, words
+from cleaners.page import is_body_like, is_bullet, is_headline_like, last_char, word_count, words
 
-# A headline has this many words (a breadcrumb crumb has fewer, a paragraph more).
-TITLE_MIN_WORDS = 3
-TITLE_MAX_WORDS = 30
-# Lines the byline or date may sit below the headline, and how long such a line is.
-META_BELOW = 4
+TITLE_MODEL_PATH = Path(__file__).parent / "data" / "title_model.npz"
+# Candidates: lines this far above the body's first line, or this far into it (the
+# first pass may start the body a line or two early, at the headline itself).
+ABOVE = 40
+BELOW = 3
+# A headline has at most this many words (a paragraph has more).
+MAX_WORDS = 40
+# A byline or dateline is this short, and sits this many lines under (or over) the
+# headline.
 META_MAX_WORDS = 12
+META_BELOW = 4
+META_ABOVE = 3
 # Words this short say little about what a text is about ("the", "and", "of").
 TOPIC_MIN_CHARS = 4
-# The body's first paragraphs say what it is about (the rest adds time, not evidence).
+# The body's first prose paragraphs say what it is about; the lines further down
+# (at most ``BODY_LINES``) give the wider vocabulary.
 TOPIC_PARAGRAPHS = 12
-# Evidence weights (set on wcxb-dev's article pages; benchmarks/metadata_bench.py):
-# share of the line's words that the body uses, a byline or date just under it, the title
-# rule chose it, its heading shape; and a cost for every other heading between it and
-# the body (the headline is the nearest one, menus and boxes lie further up).
-WEIGHT_TOPIC = 3.0
-WEIGHT_META_BELOW = 2.0
-WEIGHT_RULE = 1.0
-WEIGHT_HEADING = 1.0
-COST_PER_HEADING = 0.2
-COST_STANDFIRST = 1.5
-# Reasons that say a line is something other than a headline.
-NOT_TITLE = frozenset(
-    {
-        "related_link",
-        "nav",
-        "share",
-        "cookie_banner",
-        "promo",
-        "byline",
-        "dateline",
-        "attribution",
-        "section",
-    }
+BODY_LINES = 60
+# The first characters of a line, counted elsewhere on the page: a breadcrumb or a share
+# line repeats the headline, sometimes cut short.
+PREFIX_CHARS = 25
+# Below this probability no line is taken for the headline (a page that is all body, a
+# clean feed's article, has none): the rule's choice, if any, stays.
+MIN_PROBABILITY = 0.1
+# Reason codes whose one-hot columns the model sees (``outside_body``, the rules-only
+# body decision, counts as ``not_body``).
+REASON_COLUMNS: tuple[str, ...] = (
+    "title",
+    "not_body",
+    "duplicate",
+    "caption",
+    "related_link",
+    "nav",
+    "section",
+    "byline",
+    "dateline",
+    "promo",
+    "share",
+    "cookie_banner",
+    "attribution",
 )
+_SEPARATORS = (" | ", " - ", " – ", " — ", "›", "»", " / ", " :: ", "•")
+# How a line ends: 0 a letter, digit or anything else, then these.
+_ENDINGS = {".": 1, "?": 2, "!": 2, ":": 3, ",": 4, ";": 4, "…": 5}
+_OPENERS = "\"'‘“«("
+FEATURE_NAMES: tuple[str, ...] = (
+    "words",
+    "chars",
+    "offset",
+    "headline_like",
+    "headings_between",
+    "ending",
+    "capitalised_share",
+    "all_caps",
+    "digits",
+    "topic_lead",
+    "topic_body",
+    "meta_below",
+    "meta_above",
+    "kept",
+    *(f"reason:{r}" for r in REASON_COLUMNS),
+    "probability",
+    "words_before",
+    "words_after",
+    "next_kept",
+    "next_body_like",
+    "occurrences",
+    "prefix_occurrences",
+    "separator",
+    "first_capital",
+    "bullet",
+    "log_lines",
+    "start_relative",
+    "topic_rank",
+    "topic_gap",
+    "probability_rank",
+    "candidates",
+    "headline_like_before",
+    "headline_like_after",
+    "words_rank",
+)
+_COLUMN = {name: k for k, name in enumerate(FEATURE_NAMES)}
 
 
-def pick_title(paragraphs: Sequence[str], reasons: Mapping[int, str]) -> int | None:
-    """The position of the page's headline, or None when no line is heading-shaped
-    above the body. ``reasons`` maps each removed line to its reason code (the others were
-    kept).
+def _terms(text: str) -> list[str]:
+    return [w.lower() for w in words(text) if len(w) >= TOPIC_MIN_CHARS]
+
+
+def _share_in(terms: list[str], vocabulary: set[str]) -> float:
+    return sum(t in vocabulary for t in terms) / len(terms) if terms else 0.0
+
+
+def _rank(column: np.ndarray) -> np.ndarray:
+    """0 for the highest value, 1 for the next (ties in page order)."""
+    order = np.argsort(-column, kind="stable")
+    ranks = np.empty(len(column))
+    ranks[order] = np.arange(len(column))
+    return ranks
+
+
+def title_features(
+    paragraphs: Sequence[str], reasons: Sequence[str | None], probability: Sequence[float]
+) -> tuple[list[int], np.ndarray]:
+    """The candidate lines for the headline and one row of ``FEATURE_NAMES`` each.
+
+    ``reasons`` holds each line's reason code after the first pass of cleaning (None:
+    kept) and ``probability`` the line scorer's probability that it is body (NaN where a
+    rule decided).
+    """
+    n = len(paragraphs)
+    kept = [r is None for r in reasons]
+    start = next((i for i in range(n) if kept[i]), n)
+    lo, hi = max(0, start - ABOVE), min(n, start + BELOW + 1)
+    candidates = [i for i in range(lo, hi) if 1 <= word_count(paragraphs[i]) <= MAX_WORDS]
+    if not candidates:
+        return [], np.zeros((0, len(FEATURE_NAMES)))
+    body = [i for i in range(start, min(n, start + BODY_LINES)) if kept[i]]
+    lead = [paragraphs[i] for i in body if is_body_like(paragraphs[i])][:TOPIC_PARAGRAPHS]
+    topic = {t for text in lead for t in _terms(text)}
+    vocabulary = {t for i in body for t in _terms(paragraphs[i])}
+    byline = patterns.word_regex("byline")
+    meta = {
+        i: word_count(paragraphs[i]) <= META_MAX_WORDS
+        and (
+            reasons[i] in ("byline", "dateline")
+            or bool(byline.match(paragraphs[i]))
+            or has_date(paragraphs[i])
+        )
+        for i in range(max(0, lo - META_ABOVE), min(n, hi + META_BELOW))
+    }
+    heading = {i: is_headline_like(paragraphs[i]) for i in range(max(0, lo - 1), min(n, hi + 1))}
+    page = "\n".join(paragraphs).lower()
+    rows = []
+    for i in candidates:
+        text = paragraphs[i]
+        found = words(text)
+        terms = _terms(text)
+        lettered = [w for w in found if w[:1].isalpha()]
+        end = last_char(text)
+        if i < start:
+            between = sum(heading.get(j, False) for j in range(i + 1, start))
+        else:
+            between = sum(heading.get(j, False) for j in range(start + 1, i))
+        reason = "not_body" if reasons[i] == "outside_body" else reasons[i]
+        p = probability[i]
+        lowered = text.lower()
+        prefix = lowered[:PREFIX_CHARS]
+        rows.append(
+            [
+                len(found),
+                len(text),
+                i - start,
+                heading[i],
+                between,
+                _ENDINGS.get(end, 0),
+                sum(w[0].isupper() for w in lettered) / len(lettered) if lettered else 0.0,
+                text.isupper(),
+                any(c.isdigit() for c in text),
+                _share_in(terms, topic),
+                _share_in(terms, vocabulary),
+                any(meta.get(j, False) for j in range(i + 1, i + 1 + META_BELOW)),
+                any(meta.get(j, False) for j in range(i - META_ABOVE, i)),
+                reason is None,
+                *(reason == r for r in REASON_COLUMNS),
+                -1.0 if math.isnan(p) else p,
+                word_count(paragraphs[i - 1]) if i > 0 else -1,
+                word_count(paragraphs[i + 1]) if i + 1 < n else -1,
+                i + 1 < n and kept[i + 1],
+                i + 1 < n and is_body_like(paragraphs[i + 1]),
+                page.count(lowered),
+                page.count(prefix) if len(prefix) >= 10 else 0,
+                any(s in text for s in _SEPARATORS),
+                text.lstrip(_OPENERS)[:1].isupper(),
+                is_bullet(text),
+                math.log1p(n),
+                start / n,
+                0.0,
+                0.0,
+                0.0,
+                len(candidates),
+                heading.get(i - 1, False),
+                heading.get(i + 1, False),
+                0.0,
+            ]
+        )
+    x = np.array(rows, dtype=np.float64)
+    topic_share = x[:, _COLUMN["topic_lead"]]
+    x[:, _COLUMN["topic_rank"]] = _rank(topic_share)
+    x[:, _COLUMN["topic_gap"]] = topic_share.max() - topic_share
+    x[:, _COLUMN["probability_rank"]] = _rank(x[:, _COLUMN["probability"]])
+    x[:, _COLUMN["words_rank"]] = _rank(x[:, _COLUMN["words"]])
+    return candidates, x
+
+
+@cache
+def shipped_title_model() -> scorer.TreeEnsemble:
+    """The model shipped in ``data/title_model.npz`` (read once per process)."""
+    return scorer.read_model(TITLE_MODEL_PATH, FEATURE_NAMES)
+
+
+def title_scores(
+    paragraphs: Sequence[str], reasons: Sequence[str | None], probability: Sequence[float]
+) -> tuple[list[int], np.ndarray]:
+    """The candidate lines and the model's log-odds that each is the headline."""
+    candidates, x = title_features(paragraphs, reasons, probability)
+    if not candidates:
+        return [], np.zeros(0)
+    return candidates, shipped_title_model().logits(x)
+
+
+def pick_title(
+    paragraphs: Sequence[str], reasons: Sequence[str | None], probability: Sequence[float]
+) -> tuple[int, float] | None:
+    """The position of the page's headline and the model's probability for it, or None
+    when no line is likely enough (``MIN_PROBABILITY``).
 
     >>> lines = ["Newsletter", "Get our weekly tips on gardening delivered to your inbox",
     ...          "Council raises the school budget by four percent", "By Jane Doe",
     ...          "The regional council voted on Tuesday to raise the school budget by four "
-    ...          "percent, after a debate about teachers' pay."]
-    >>> pick_title(lines, {0: "promo", 3: "byline"})
+    ...          "percent, after a debate about teachers' pay.", "Teachers had asked for more."]
+    >>> nan = float("nan")
+    >>> pick_title(lines, ["promo", "promo", None, "byline", None, None],
+    ...            [nan, nan, 0.3, nan, 0.95, 0.9])[0]
     2
     """
-    n = len(paragraphs)
-    counts = [len(words(p)) for p in paragraphs]
-    body = [i not in reasons and is_body_like(p) for i, p in enumerate(paragraphs)]
-    start = next((i for i in range(n) if body[i]), n)
-    lead = [i for i in range(n) if body[i]][:TOPIC_PARAGRAPHS]
-    topic = {w.lower() for i in lead for w in words(paragraphs[i]) if len(w) >= TOPIC_MIN_CHARS}
-    by = patterns.word_regex("byline")
-    meta_line = [
-        counts[i] <= META_MAX_WORDS
-        and (reasons.get(i) in ("byline", "dateline") or bool(by.match(p)) or has_date(p))
-        for i, p in enumerate(paragraphs)
-    ]
-    best, best_score = None, float("-inf")
-    headings_between = 0
-    # From just below the body's first paragraph upwards: the nearest heading first.
-    for i in range(min(start + 2, n) - 1, -1, -1):
-        text = paragraphs[i]
-        if not TITLE_MIN_WORDS <= counts[i] <= TITLE_MAX_WORDS or last_char(text) == ".":
-            continue
-        if reasons.get(i) in NOT_TITLE:
-            continue
-        heading = is_headline_like(text)
-        terms = [w.lower() for w in words(text) if len(w) >= TOPIC_MIN_CHARS]
-        on_topic = sum(t in topic for t in terms) / len(terms) if terms else 0.0
-        # A longer heading-shaped line right under a shorter one is its standfirst.
-        under_heading = (
-            i > 0
-            and reasons.get(i - 1) in (None, "title")
-            and is_headline_like(paragraphs[i - 1])
-            and TITLE_MIN_WORDS <= counts[i - 1] < counts[i]
-        )
-        score = (
-            WEIGHT_TOPIC * on_topic
-            - COST_STANDFIRST * under_heading
-            + WEIGHT_META_BELOW * any(meta_line[i + 1 : i + 1 + META_BELOW])
-            + WEIGHT_RULE * (reasons.get(i) == "title")
-            + WEIGHT_HEADING * heading
-            - COST_PER_HEADING * headings_between
-        )
-        headings_between += heading
-        if score > best_score:
-            best, best_score = i, score
-    return best
+    candidates, logits = title_scores(paragraphs, reasons, probability)
+    if not candidates:
+        return None
+    best = int(np.argmax(logits))
+    p = 1.0 / (1.0 + math.exp(-float(logits[best])))
+    return (candidates[best], p) if p >= MIN_PROBABILITY else None
 
 
 # An HTML page's headline (its <h1>) agrees with its metadata title (<title>, og:title)

@@ -1,8 +1,10 @@
 """Train the line scorer (``cleaners/scorer.py``) on labelled pages and write
-``cleaners/data/line_model.npz``.
+``cleaners/data/line_model.npz``; then the headline picker (``cleaners/train_title.py``)
+on the scorer's out-of-fold decisions, written to ``cleaners/data/title_model.npz``.
 
     .venv/bin/pip install -e '.[train]'
     .venv/bin/python -m cleaners.train_scorer [--set ../shared/eval/wcxb-dev] [--cv 5]
+        [--title-out FILE]
         [--oof-pred /tmp/oof]   # then: python ../shared/eval/score.py --pred /tmp/oof ...
 
 Each page's plain-text scrape goes through the same decoding, repair, segmenting and rules
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cleaners import scorer
+from cleaners import scorer, title
 from cleaners.clean import CleanSettings, rule_reasons_and_region
 from cleaners.encoding import decode_bytes, repair_text
 from cleaners.segment import split_paragraphs
@@ -66,6 +68,7 @@ class PageLines:
     labels: np.ndarray  # bool per line: body
     features: np.ndarray
     gold: Counter[tuple[str, ...]]  # the gold text's shingles
+    title: str = ""  # the gold title ("" when the gold has none)
 
 
 def label_lines(paragraphs: list[str], gold: str) -> np.ndarray:
@@ -124,6 +127,7 @@ def load_set(eval_set: Path, settings: CleanSettings) -> Iterator[PageLines]:
             labels=label_lines(paragraphs, gold),
             features=scorer.line_features(paragraphs, reasons, region),
             gold=shingles(TOKEN.findall(gold)),
+            title=str(meta.get("title") or ""),
         )
 
 
@@ -145,25 +149,39 @@ def body_only(page: PageLines, settings: CleanSettings) -> PageLines | None:
         labels=np.ones(len(paragraphs), dtype=bool),
         features=scorer.line_features(paragraphs, reasons, region),
         gold=page.gold,
+        title=page.title,
     )
 
 
-def fit(x: np.ndarray, y: np.ndarray, trees: int = TREES) -> object:
+def fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    trees: int = TREES,
+    leaves: int = LEAVES,
+    depth: int = DEPTH,
+    learning_rate: float = LEARNING_RATE,
+) -> object:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     clf = HistGradientBoostingClassifier(
         max_iter=trees,
-        max_leaf_nodes=LEAVES,
-        max_depth=DEPTH,
-        learning_rate=LEARNING_RATE,
+        max_leaf_nodes=leaves,
+        max_depth=depth,
+        learning_rate=learning_rate,
         early_stopping=False,
         random_state=SEED,
     )
     return clf.fit(x, y)
 
 
-def to_ensemble(clf: object, switch_cost: float, threshold: float) -> scorer.TreeEnsemble:
-    """The fitted trees as ``scorer.TreeEnsemble`` arrays."""
+def to_ensemble(
+    clf: object,
+    switch_cost: float,
+    threshold: float,
+    names: tuple[str, ...] | None = None,
+) -> scorer.TreeEnsemble:
+    """The fitted trees as ``scorer.TreeEnsemble`` arrays (``names``: the columns they
+    were fitted on, the line scorer's by default)."""
     trees = [p[0].nodes for p in clf._predictors]  # type: ignore[attr-defined]
     width = max(len(t) for t in trees)
     shape = (len(trees), width)
@@ -192,7 +210,7 @@ def to_ensemble(clf: object, switch_cost: float, threshold: float) -> scorer.Tre
         is_leaf=is_leaf,
         baseline=float(np.ravel(clf._baseline_prediction)[0]),  # type: ignore[attr-defined]
         depth=max(int(t["depth"].max()) for t in trees) + 1,
-        names=scorer.feature_names(),
+        names=scorer.feature_names() if names is None else names,
         switch_cost=switch_cost,
         threshold_logit=threshold,
     )
@@ -239,6 +257,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--set", type=Path, default=DEFAULT_SET)
     ap.add_argument("--cv", type=int, default=5, help="folds grouped by site (0: none)")
     ap.add_argument("--out", type=Path, default=scorer.MODEL_PATH)
+    ap.add_argument("--title-out", type=Path, default=title.TITLE_MODEL_PATH)
     ap.add_argument("--trees", type=int, default=TREES, help="boosting rounds")
     ap.add_argument(
         "--oof-pred",
@@ -326,6 +345,15 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, {time.time() - started:.0f} s)"
     )
+    if args.cv:  # the headline picker learns from the out-of-fold body decisions
+        from cleaners import train_title
+
+        rows = train_title.candidate_rows(pages, logits, switch_cost, threshold)
+        train_title.cross_validate(pages, rows, args.cv)
+        scorer.save_model(args.title_out, train_title.fit_title_model(rows))
+        print(f"wrote {args.title_out} ({time.time() - started:.0f} s)")
+    else:
+        print(f"{args.title_out} not written: the headline picker needs --cv")
     return 0
 
 

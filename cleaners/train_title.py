@@ -1,0 +1,125 @@
+"""Train the headline picker (``cleaners/title.py``) and write
+``cleaners/data/title_model.npz``. Run by ``python -m cleaners.train_scorer``, which has
+the line scorer's out-of-fold log-odds this needs.
+
+The picker reads the page as the first pass of cleaning leaves it: the rules' reason
+codes, and the line scorer's probabilities and body decision. In training those come
+from the line scorer's cross-validation (each page's lines scored by a model that saw
+no page of its site), so the picker learns from body decisions as good as the ones it
+will meet on new sites, not from the shipped scorer's near-perfect ones on its own
+training pages. A candidate line is labelled the headline when its token F1 with the
+gold title is at least ``TITLE_F1`` (the metadata benchmark's criterion); the body-only
+copies of the pages train it too, so that a page that is all body gets no headline
+unless its first line is one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from cleaners import scorer, title
+from cleaners.train_scorer import PageLines, fit, to_ensemble
+
+TITLE_F1 = 0.8
+# Small trees: about 25,000 candidate lines and 1,900 headlines to learn from.
+TREES = 200
+LEAVES = 7
+DEPTH = 4
+LEARNING_RATE = 0.05
+
+
+def first_pass(
+    page: PageLines, logits: np.ndarray, switch_cost: float, threshold: float
+) -> tuple[list[str | None], list[float]]:
+    """Each line's reason code and body probability after cleaning's first pass, as
+    ``clean._score_lines`` leaves them: the rules' codes, ``not_body`` for the lines the
+    scorer's path leaves out, and the scorer's probability for every line it decided."""
+    reasons = list(page.reasons)
+    probability = [math.nan] * len(reasons)
+    open_lines = [i for i, r in enumerate(reasons) if r is None]
+    body = scorer.body_path(logits[open_lines], switch_cost, threshold)
+    decided = zip(open_lines, body.tolist(), logits[open_lines].tolist(), strict=True)
+    for i, inside, logit in decided:
+        probability[i] = 1.0 / (1.0 + math.exp(-logit))
+        if not inside:
+            reasons[i] = "not_body"
+    return reasons, probability
+
+
+def _is_headline(line: str, gold_title: str) -> bool:
+    return bool(gold_title) and title.token_f1(line, gold_title) >= TITLE_F1
+
+
+def candidate_rows(
+    pages: Sequence[PageLines], logits: Sequence[np.ndarray], switch_cost: float, threshold: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per page, the candidates' feature rows and whether each is the gold headline."""
+    rows = []
+    for page, page_logits in zip(pages, logits, strict=True):
+        reasons, probability = first_pass(page, page_logits, switch_cost, threshold)
+        candidates, x = title.title_features(page.paragraphs, reasons, probability)
+        y = np.array([_is_headline(page.paragraphs[i], page.title) for i in candidates], dtype=bool)
+        rows.append((x, y))
+    return rows
+
+
+def fit_title_model(rows: Sequence[tuple[np.ndarray, np.ndarray]]) -> scorer.TreeEnsemble:
+    x = np.vstack([r[0] for r in rows])
+    y = np.concatenate([r[1] for r in rows])
+    clf = fit(x, y, trees=TREES, leaves=LEAVES, depth=DEPTH, learning_rate=LEARNING_RATE)
+    return to_ensemble(clf, 0.0, 0.0, names=title.FEATURE_NAMES)
+
+
+def best_line(model: scorer.TreeEnsemble, x: np.ndarray, y: np.ndarray) -> tuple[float, bool]:
+    """The probability of the picker's best line, and whether it is the headline (0.0
+    and False when the page has no candidate)."""
+    if not len(y):
+        return 0.0, False
+    logits = model.logits(x)
+    best = int(np.argmax(logits))
+    return 1.0 / (1.0 + math.exp(-float(logits[best]))), bool(y[best])
+
+
+# Thresholds whose trade-off the cross-validation prints (``title.MIN_PROBABILITY``).
+THRESHOLDS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
+
+
+def cross_validate(
+    pages: Sequence[PageLines], rows: Sequence[tuple[np.ndarray, np.ndarray]], folds: int
+) -> None:
+    """Out-of-fold accuracy of the picker, grouped by site as the line scorer's folds are:
+    per page type, on the pages whose gold has a title; and, per probability threshold,
+    the articles' accuracy against how often a line is named on the body-only copies
+    that hold no headline (a title made up from a subheading)."""
+    from sklearn.model_selection import GroupKFold
+
+    groups = [p.domain for p in pages]
+    best: dict[str, list[tuple[float, bool]]] = {}
+    without: list[float] = []
+    index = np.arange(len(pages))
+    for train, test in GroupKFold(n_splits=folds).split(index, groups=groups):
+        model = fit_title_model([rows[k] for k in train])
+        for k in test:
+            page, (x, y) = pages[k], rows[k]
+            p, ok = best_line(model, x, y)
+            if page.title:
+                best.setdefault(page.page_type, []).append((p, ok))
+            if page.page_type == "clean" and not y.any():
+                without.append(p)
+    for page_type, found in sorted(best.items()):
+        right = np.mean([ok and p >= title.MIN_PROBABILITY for p, ok in found])
+        print(
+            f"  title {page_type}: {len(found)} pages with a gold title, "
+            f"out-of-fold right {right:.3f}"
+        )
+    articles = best.get("article", [])
+    for threshold in THRESHOLDS:
+        right = np.mean([ok and p >= threshold for p, ok in articles]) if articles else 0.0
+        named = np.mean([p >= threshold for p in without]) if without else 0.0
+        print(
+            f"  min probability {threshold}: articles right {right:.3f}, a line named on "
+            f"{named:.3f} of {len(without)} body-only copies with no headline line"
+        )

@@ -1,0 +1,91 @@
+"""The headline picker of the text path (``cleaners/title.py``): its shipped model, its
+candidates and features, and its training. What it picks on written pages is in
+``tests/cases/title.json``; on real pages, in ``benchmarks/metadata_bench.py``."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cleaners import title
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+WCXB = SHARED / "eval" / "wcxb-dev"
+NAN = math.nan
+# Prose longer than a headline can be (``title.MAX_WORDS``).
+BODY = (
+    "The regional council voted on Tuesday to raise the school budget by four percent, "
+    "after a long debate about teachers' pay and new classrooms, and the opposition said "
+    "that the increase did not go far enough for the schools of the growing town, where "
+    "classes are larger every year."
+)
+
+
+def test_the_shipped_title_model_matches_the_features_and_is_small() -> None:
+    model = title.shipped_title_model()
+    assert model.names == title.FEATURE_NAMES
+    assert title.TITLE_MODEL_PATH.stat().st_size < 1024 * 1024
+
+
+def test_candidates_are_the_short_lines_around_the_bodys_start() -> None:
+    lines = [f"Menu item {k}" for k in range(60)]
+    lines += ["Council raises school budget", BODY, "Short line in the body", BODY]
+    reasons: list[str | None] = ["nav"] * 60 + [None, None, None, None]
+    probability = [NAN] * 60 + [0.4, 0.97, 0.8, 0.97]
+    assert len(BODY.split()) > title.MAX_WORDS
+    candidates, x = title.title_features(lines, reasons, probability)
+    start = 60
+    assert candidates[0] == start - title.ABOVE
+    assert candidates[-1] == start + 2  # the body's prose lines are too long to be one
+    assert start + 1 not in candidates
+    assert x.shape == (len(candidates), len(title.FEATURE_NAMES))
+    row = x[candidates.index(start)]
+    column = {name: k for k, name in enumerate(title.FEATURE_NAMES)}
+    assert row[column["offset"]] == 0
+    assert row[column["kept"]] == 1
+    assert row[column["probability"]] == pytest.approx(0.4)
+    assert x[0, column["probability"]] == -1.0  # a rule decided: no probability
+    assert x[0, column["reason:nav"]] == 1
+
+
+def test_no_candidate_means_no_title() -> None:
+    assert title.title_features([BODY, BODY], [None, None], [0.9, 0.9])[0] == []
+    assert title.pick_title([BODY, BODY], [None, None], [0.9, 0.9]) is None
+    assert title.pick_title([], [], []) is None
+
+
+def test_the_rules_only_body_decision_counts_as_the_scorers() -> None:
+    lines = ["Home", "Council raises school budget", BODY]
+    by_scorer = title.title_features(lines, ["not_body", None, None], [NAN, 0.5, 0.9])[1]
+    by_rule = title.title_features(lines, ["outside_body", None, None], [NAN, 0.5, 0.9])[1]
+    np.testing.assert_array_equal(by_scorer, by_rule)
+
+
+@pytest.mark.skipif(not WCXB.is_dir(), reason="needs ../shared/eval/wcxb-dev")
+def test_title_training_is_deterministic(tmp_path: Path) -> None:
+    """Same pages and settings, same headline model (a small run: 12 pages, 2 folds)."""
+    pytest.importorskip("sklearn")
+    from cleaners import train_scorer
+
+    manifest = json.loads((WCXB / "manifest.json").read_text())
+    subset = tmp_path / "set"
+    subset.mkdir()
+    ids = manifest["article_ids"][:12]
+    for i in ids:
+        for suffix in (".txt", ".gold.txt", ".gold.json"):
+            (subset / f"{i}{suffix}").symlink_to(WCXB / f"{i}{suffix}")
+    (subset / "manifest.json").write_text(json.dumps({"ids": ids}))
+    outs = []
+    for k in range(2):
+        out, title_out = tmp_path / f"line{k}.npz", tmp_path / f"title{k}.npz"
+        train_scorer.main(
+            ["--set", str(subset), "--cv", "2", "--trees", "20", "--out", str(out)]
+            + ["--title-out", str(title_out)]
+        )
+        outs.append(title_out.read_bytes())
+    assert outs[0] == outs[1]
+    assert title.scorer.read_model(tmp_path / "title0.npz", title.FEATURE_NAMES).names
