@@ -27,8 +27,14 @@ def test_the_shipped_model_matches_the_features_and_is_small() -> None:
 
 
 def _brute_force(logits: list[float], cost: float, threshold: float) -> float:
+    """The best labelling's value; when that is the empty labelling and some line gains,
+    the best value among labellings with a body (``body_path`` keeps a body then)."""
     best = -math.inf
-    for path in itertools.product((False, True), repeat=len(logits)):
+    paths = list(itertools.product((False, True), repeat=len(logits)))
+    empty_best = max(paths, key=lambda p: _value(logits, list(p), cost, threshold))
+    if not any(empty_best) and any(g > threshold for g in logits):
+        paths = [p for p in paths if any(p)]
+    for path in paths:
         gain = sum(g - threshold for g, p in zip(logits, path, strict=True) if p)
         switches = sum(a != b for a, b in itertools.pairwise((False, *path, False)))
         best = max(best, gain - cost * switches)
