@@ -52,6 +52,22 @@ def test_candidates_are_the_short_lines_around_the_bodys_start() -> None:
     assert x[0, column["reason:nav"]] == 1
 
 
+@pytest.mark.parametrize(
+    "credited",
+    [
+        "Crowds outside the town hall on Tuesday. /Jane Doe/Agency",
+        "The new bridge at dusk Credit: City archive",
+        "Photo: The council chamber",
+    ],
+)
+def test_a_credited_caption_is_never_the_headline(credited: str) -> None:
+    """Even repeated next to itself, as a gallery repeats it, and right above the body."""
+    lines = ["Council raises school budget", "By Jane Doe", credited, credited, BODY]
+    reasons: list[str | None] = ["title", "byline", "caption", "caption", None]
+    candidates, _ = title.title_features(lines, reasons, [NAN, NAN, NAN, NAN, 0.95])
+    assert candidates == [0, 1]
+
+
 def test_no_candidate_means_no_title() -> None:
     assert title.title_features([BODY, BODY], [None, None], [0.9, 0.9])[0] == []
     assert title.pick_title([BODY, BODY], [None, None], [0.9, 0.9]) is None
