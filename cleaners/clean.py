@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from cleaners import detectors, scorer
+from cleaners.author import pick_author
 from cleaners.dedup import MIN_WITHIN_DOC_CHARS, find_repeats
 from cleaners.page import Page
 from cleaners.title import pick_title
@@ -119,9 +120,9 @@ def clean_document(
     again over what is left until nothing more goes (at most ``MAX_PASSES``). Junk that
     other junk shielded (a stray line that sat between the body and a repeated paragraph)
     is caught, and cleaning the cleaned text changes nothing. Metadata comes from the
-    first pass, which saw the whole page; then the title is chosen against the decided
-    body (``cleaners.title``), and a page dated only by its update gets that day as
-    ``published_at``.
+    first pass, which saw the whole page; then the learned pickers choose the title and
+    the author from the first pass's view (``cleaners.title``, ``cleaners.author``), and
+    a page dated only by its update gets that day as ``published_at``.
 
     >>> r = clean_document(["I agree", "We use cookies to improve your experience.",
     ...                     "The council approved the budget on Monday after a long debate.",
@@ -148,8 +149,7 @@ def clean_document(
         if not again.removed:
             break
         _merge(result, again)
-    if not (known or {}).get("title"):
-        _choose_title(paragraphs, first_reasons, first_probability, result)
+    _choose_title_and_author(paragraphs, first_reasons, first_probability, result, known or {})
     _lift_from_furniture(paragraphs, result, known or {})
     _date_the_undated(result)
     return result
@@ -200,20 +200,29 @@ def _as_lines(n: int, result: CleanResult) -> tuple[list[str | None], list[float
     return reasons, probability
 
 
-def _choose_title(
+def _choose_title_and_author(
     paragraphs: list[str],
     reasons: list[str | None],
     probability: list[float],
     result: CleanResult,
+    known: Mapping[str, Any],
 ) -> None:
-    """Lift the headline from the page as the first pass of cleaning left it (the view
-    ``cleaners.title``'s model was trained on); the title rule's choice stays when no
-    line is likely enough."""
+    """Lift the headline and the author from the page as the first pass of cleaning left
+    it (the view the pickers of ``cleaners.title`` and ``cleaners.author`` were trained
+    on). A picker's choice replaces the rules'; when it names nothing, the rules' choice
+    stays. A field the source states is never replaced."""
     picked = pick_title(paragraphs, reasons, probability)
-    if picked is not None:
-        position, _ = picked
-        result.metadata["title"] = paragraphs[position]
-        result.sources["title"] = position
+    headline = None if picked is None else picked[0]
+    if headline is not None and not known.get("title"):
+        result.metadata["title"] = paragraphs[headline]
+        result.sources["title"] = headline
+    if known.get("author"):
+        return
+    signed = pick_author(paragraphs, reasons, probability, headline)
+    if signed is not None:
+        name, line, _ = signed
+        result.metadata["author"] = name
+        result.sources["author"] = line
 
 
 def rule_reasons_and_region(

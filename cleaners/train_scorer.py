@@ -1,10 +1,12 @@
 """Train the line scorer (``cleaners/scorer.py``) on labelled pages and write
 ``cleaners/data/line_model.npz``; then the headline picker (``cleaners/train_title.py``)
-on the scorer's out-of-fold decisions, written to ``cleaners/data/title_model.npz``.
+on the scorer's out-of-fold decisions, written to ``cleaners/data/title_model.npz``,
+and the author picker (``cleaners/train_author.py``), written to
+``cleaners/data/author_model.npz``.
 
     .venv/bin/pip install -e '.[train]'
     .venv/bin/python -m cleaners.train_scorer [--set ../shared/eval/wcxb-dev] [--cv 5]
-        [--title-out FILE]
+        [--title-out FILE] [--author-out FILE]
         [--oof-pred /tmp/oof]   # then: python ../shared/eval/score.py --pred /tmp/oof ...
 
 Each page's plain-text scrape goes through the same decoding, repair, segmenting and rules
@@ -35,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cleaners import scorer, title
+from cleaners import author, scorer, title
 from cleaners.clean import CleanSettings, rule_reasons_and_region
 from cleaners.encoding import decode_bytes, repair_text
 from cleaners.segment import split_paragraphs
@@ -69,6 +71,7 @@ class PageLines:
     features: np.ndarray
     gold: Counter[tuple[str, ...]]  # the gold text's shingles
     title: str = ""  # the gold title ("" when the gold has none)
+    author: str = ""  # the gold author ("" when the gold has none)
 
 
 def label_lines(paragraphs: list[str], gold: str) -> np.ndarray:
@@ -128,6 +131,7 @@ def load_set(eval_set: Path, settings: CleanSettings) -> Iterator[PageLines]:
             features=scorer.line_features(paragraphs, reasons, region),
             gold=shingles(TOKEN.findall(gold)),
             title=str(meta.get("title") or ""),
+            author=str(meta.get("author") or ""),
         )
 
 
@@ -258,6 +262,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--cv", type=int, default=5, help="folds grouped by site (0: none)")
     ap.add_argument("--out", type=Path, default=scorer.MODEL_PATH)
     ap.add_argument("--title-out", type=Path, default=title.TITLE_MODEL_PATH)
+    ap.add_argument("--author-out", type=Path, default=author.AUTHOR_MODEL_PATH)
     ap.add_argument("--trees", type=int, default=TREES, help="boosting rounds")
     ap.add_argument(
         "--oof-pred",
@@ -319,6 +324,31 @@ def _report_out_of_fold(pages: list[PageLines], texts: list[str], oof_pred: Path
                 (oof_pred / f"{p.page_id}.txt").write_text(text, encoding="utf-8")
 
 
+def _train_pickers(
+    args: argparse.Namespace,
+    pages: list[PageLines],
+    logits: list[np.ndarray],
+    switch_cost: float,
+    threshold: float,
+    started: float,
+) -> None:
+    """The headline picker, then the author picker (which reads the headline's place)."""
+    from cleaners import train_author, train_title
+
+    rows = train_title.candidate_rows(pages, logits, switch_cost, threshold)
+    headlines = train_title.cross_validate(pages, rows, args.cv)
+    scorer.save_model(args.title_out, train_title.fit_picker(rows, title.FEATURE_NAMES))
+    print(f"wrote {args.title_out} ({time.time() - started:.0f} s)")
+    real = [k for k, p in enumerate(pages) if p.page_type != "clean"]
+    signed = [pages[k] for k in real]
+    author_rows = train_author.candidate_rows(
+        signed, [logits[k] for k in real], switch_cost, threshold, [headlines[k] for k in real]
+    )
+    train_author.cross_validate(signed, author_rows, args.cv)
+    scorer.save_model(args.author_out, train_author.fit_author_model(author_rows))
+    print(f"wrote {args.author_out} ({time.time() - started:.0f} s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     started = time.time()
@@ -345,15 +375,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, {time.time() - started:.0f} s)"
     )
-    if args.cv:  # the headline picker learns from the out-of-fold body decisions
-        from cleaners import train_title
-
-        rows = train_title.candidate_rows(pages, logits, switch_cost, threshold)
-        train_title.cross_validate(pages, rows, args.cv)
-        scorer.save_model(args.title_out, train_title.fit_title_model(rows))
-        print(f"wrote {args.title_out} ({time.time() - started:.0f} s)")
+    if args.cv:  # the pickers learn from the out-of-fold body decisions
+        _train_pickers(args, pages, logits, switch_cost, threshold, started)
     else:
-        print(f"{args.title_out} not written: the headline picker needs --cv")
+        print(f"{args.title_out} and {args.author_out} not written: the pickers need --cv")
     return 0
 
 

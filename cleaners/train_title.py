@@ -53,66 +53,84 @@ def _is_headline(line: str, gold_title: str) -> bool:
     return bool(gold_title) and title.token_f1(line, gold_title) >= TITLE_F1
 
 
+# Per page: the candidate lines, their feature rows, whether each is the right one.
+Rows = tuple[list[int], np.ndarray, np.ndarray]
+
+
 def candidate_rows(
     pages: Sequence[PageLines], logits: Sequence[np.ndarray], switch_cost: float, threshold: float
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per page, the candidates' feature rows and whether each is the gold headline."""
+) -> list[Rows]:
+    """Per page, the candidate lines, their feature rows and whether each is the gold
+    headline."""
     rows = []
     for page, page_logits in zip(pages, logits, strict=True):
         reasons, probability = first_pass(page, page_logits, switch_cost, threshold)
         candidates, x = title.title_features(page.paragraphs, reasons, probability)
         y = np.array([_is_headline(page.paragraphs[i], page.title) for i in candidates], dtype=bool)
-        rows.append((x, y))
+        rows.append((candidates, x, y))
     return rows
 
 
-def fit_title_model(rows: Sequence[tuple[np.ndarray, np.ndarray]]) -> scorer.TreeEnsemble:
-    x = np.vstack([r[0] for r in rows])
-    y = np.concatenate([r[1] for r in rows])
+def fit_picker(rows: Sequence[Rows], names: tuple[str, ...]) -> scorer.TreeEnsemble:
+    """Small trees that score candidates (``names``: their feature columns)."""
+    x = np.vstack([r[1] for r in rows])
+    y = np.concatenate([r[2] for r in rows])
     clf = fit(x, y, trees=TREES, leaves=LEAVES, depth=DEPTH, learning_rate=LEARNING_RATE)
-    return to_ensemble(clf, 0.0, 0.0, names=title.FEATURE_NAMES)
+    return to_ensemble(clf, 0.0, 0.0, names=names)
 
 
-def best_line(model: scorer.TreeEnsemble, x: np.ndarray, y: np.ndarray) -> tuple[float, bool]:
-    """The probability of the picker's best line, and whether it is the headline (0.0
-    and False when the page has no candidate)."""
-    if not len(y):
-        return 0.0, False
+def best_candidate(model: scorer.TreeEnsemble, rows: Rows) -> tuple[float, bool, int | None]:
+    """The probability of the picker's best candidate, whether it is the right one, and
+    its line (0.0, False, None when the page has no candidate)."""
+    candidates, x, y = rows
+    if not candidates:
+        return 0.0, False, None
     logits = model.logits(x)
     best = int(np.argmax(logits))
-    return 1.0 / (1.0 + math.exp(-float(logits[best]))), bool(y[best])
+    return 1.0 / (1.0 + math.exp(-float(logits[best]))), bool(y[best]), candidates[best]
 
 
-# Thresholds whose trade-off the cross-validation prints (``title.MIN_PROBABILITY``).
-THRESHOLDS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
+# Thresholds whose trade-off the cross-validations print (the pickers' MIN_PROBABILITY).
+THRESHOLDS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
+
+
+def out_of_fold(
+    pages: Sequence[PageLines], rows: Sequence[Rows], folds: int, names: tuple[str, ...]
+) -> list[tuple[float, bool, int | None]]:
+    """Each page's ``best_candidate`` from a picker trained on the folds its site is not
+    in (grouped by site as the line scorer's folds are)."""
+    from sklearn.model_selection import GroupKFold
+
+    found: list[tuple[float, bool, int | None]] = [(0.0, False, None)] * len(pages)
+    index = np.arange(len(pages))
+    groups = [p.domain for p in pages]
+    for train, test in GroupKFold(n_splits=folds).split(index, groups=groups):
+        model = fit_picker([rows[k] for k in train], names)
+        for k in test:
+            found[k] = best_candidate(model, rows[k])
+    return found
 
 
 def cross_validate(
-    pages: Sequence[PageLines], rows: Sequence[tuple[np.ndarray, np.ndarray]], folds: int
-) -> None:
-    """Out-of-fold accuracy of the picker, grouped by site as the line scorer's folds are:
-    per page type, on the pages whose gold has a title; and, per probability threshold,
-    the articles' accuracy against how often a line is named on the body-only copies
-    that hold no headline (a title made up from a subheading)."""
-    from sklearn.model_selection import GroupKFold
-
-    groups = [p.domain for p in pages]
+    pages: Sequence[PageLines], rows: Sequence[Rows], folds: int
+) -> list[int | None]:
+    """Out-of-fold accuracy of the picker per page type, on the pages whose gold has a
+    title; and, per probability threshold, the articles' accuracy against how often a
+    line is named on the body-only copies that hold no headline (a title made up from a
+    subheading). Returns each page's out-of-fold headline (None below the threshold),
+    which the author picker is trained with."""
+    found = out_of_fold(pages, rows, folds, title.FEATURE_NAMES)
     best: dict[str, list[tuple[float, bool]]] = {}
     without: list[float] = []
-    index = np.arange(len(pages))
-    for train, test in GroupKFold(n_splits=folds).split(index, groups=groups):
-        model = fit_title_model([rows[k] for k in train])
-        for k in test:
-            page, (x, y) = pages[k], rows[k]
-            p, ok = best_line(model, x, y)
-            if page.title:
-                best.setdefault(page.page_type, []).append((p, ok))
-            if page.page_type == "clean" and not y.any():
-                without.append(p)
-    for page_type, found in sorted(best.items()):
-        right = np.mean([ok and p >= title.MIN_PROBABILITY for p, ok in found])
+    for page, (p, ok, _), (_, _, y) in zip(pages, found, rows, strict=True):
+        if page.title:
+            best.setdefault(page.page_type, []).append((p, ok))
+        if page.page_type == "clean" and not y.any():
+            without.append(p)
+    for page_type, scored in sorted(best.items()):
+        right = np.mean([ok and p >= title.MIN_PROBABILITY for p, ok in scored])
         print(
-            f"  title {page_type}: {len(found)} pages with a gold title, "
+            f"  title {page_type}: {len(scored)} pages with a gold title, "
             f"out-of-fold right {right:.3f}"
         )
     articles = best.get("article", [])
@@ -123,3 +141,4 @@ def cross_validate(
             f"  min probability {threshold}: articles right {right:.3f}, a line named on "
             f"{named:.3f} of {len(without)} body-only copies with no headline line"
         )
+    return [line if p >= title.MIN_PROBABILITY else None for p, _, line in found]

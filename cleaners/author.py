@@ -1,0 +1,245 @@
+"""The author of a plain-text page, chosen by a learned picker among the names the lines
+around the body's start hold.
+
+The byline rule (``detectors.find_byline``) takes a prefixed byline ("By Jane Doe", "Von
+Katrin Schulz") or a bare name where its place says byline; on real scrapes it finds
+none on about half the articles whose gold names an author, and takes a menu label
+("Child Care") or a widget ("No Comments") for a name on others. ``pick_author`` lists
+every name the byline readers of ``cleaners.detectors`` can read from a line near the
+body's start (a prefixed name, a bare name with a role or site after it, a name beside a
+date, a lone "By" with the name under it), describes each (how it was read, where it sits
+against the body and the headline, dates around it, the line's reason code and the line
+scorer's probability, whether the name is made of words the prose writes in lower case,
+how many name-shaped lines surround it: a menu is a run of them) and a small tree
+ensemble, trained by ``cleaners/train_scorer.py`` on wcxb-dev's gold authors, scores
+each; the best is the author when its probability reaches ``MIN_PROBABILITY``, set so
+that no more pages without an author get one than the rules gave before.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from cleaners import dates, detectors, patterns, scorer
+from cleaners.page import ends_sentence, is_body_like, word_count, words
+from cleaners.title import token_f1
+
+AUTHOR_MODEL_PATH = Path(__file__).parent / "data" / "author_model.npz"
+# Lines this far above the body's first kept line, or this far into it.
+ABOVE = 40
+BELOW = 10
+# A line longer than this is prose, not a byline.
+MAX_WORDS = 30
+# A bare name is read from a line at most this long (a prefixed one from any line
+# up to ``MAX_WORDS``).
+BARE_MAX_WORDS = detectors.BYLINE_MAX_WORDS + 4
+# A date this close (lines either side) and this short is the byline's date line.
+DATE_NEAR = 2
+DATE_MAX_WORDS = 20
+# Lines either side in which name-shaped lines are counted (a menu is a run of them).
+SHAPED_AROUND = 3
+# Below this probability no name is taken: the rules' author, if any, stays. Chosen on
+# the cross-validated trade-off (``train_author``).
+MIN_PROBABILITY = 0.4
+# How a name was read: a byline prefix, a bare name, beside a date, a lone prefix above.
+WAYS = ("prefixed", "bare", "beside_date", "under_lone_prefix")
+REASON_COLUMNS: tuple[str, ...] = (
+    "byline",
+    "dateline",
+    "title",
+    "not_body",
+    "nav",
+    "section",
+    "related_link",
+    "caption",
+    "duplicate",
+    "promo",
+    "share",
+)
+FEATURE_NAMES: tuple[str, ...] = (
+    *(f"read:{w}" for w in WAYS),
+    "offset",
+    "from_headline",
+    "line_words",
+    "name_words",
+    "line_dated",
+    "date_near",
+    *(f"reason:{r}" for r in REASON_COLUMNS),
+    "kept",
+    "probability",
+    "prose_phrase",
+    "name_occurrences",
+    "name_shaped_before",
+    "name_shaped_after",
+    "name_shaped_around",
+    "all_caps",
+    "more_than_name",
+    "has_prefix",
+    "words_before",
+    "words_after",
+    "next_kept",
+    "name_chars",
+)
+# "from_headline" when no headline was picked.
+NO_HEADLINE = -99
+_NAME_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*", re.IGNORECASE)
+# A name is the author when its token F1 with the gold author, or one name in it, is
+# at least this (the metadata benchmark's criterion).
+AUTHOR_F1 = 0.5
+
+
+def author_matches(got: str | None, gold: str) -> bool:
+    """Whether ``got`` names the gold author: the whole of it or any one name in it.
+
+    >>> author_matches("Dylan Bailey", "Dylan Bailey, MS, RD, FAND")
+    True
+    >>> author_matches("Scratch Culinary", "Andrew King")
+    False
+    """
+    if not got:
+        return False
+    names = [gold, *(n for n in _NAME_SPLIT.split(gold) if n.strip())]
+    return max(token_f1(got, n) for n in names) >= AUTHOR_F1
+
+
+def _names_in(key: str, next_key: str | None, prefix: re.Pattern[str]) -> list[tuple[str, int]]:
+    """The names a line (its match key) holds, each with the index in ``WAYS`` of how it
+    was read."""
+    found = []
+    prefixed = detectors._prefixed_name(key, prefix, trailing=True)
+    if prefixed:
+        found.append((prefixed, 0))
+    elif word_count(key) <= BARE_MAX_WORDS and not ends_sentence(key):
+        name, _ = detectors._name_and_suffix(key)
+        if detectors._is_person_name(name):
+            found.append((name, 1))
+    beside = detectors._name_beside_date(key)
+    if beside:
+        found.append((beside, 2))
+    if next_key is not None and detectors._is_lone_prefix(key, prefix):
+        name, _ = detectors._name_and_suffix(next_key)
+        if detectors._is_person_name(name):
+            found.append((name, 3))
+    return found
+
+
+def author_features(
+    paragraphs: Sequence[str],
+    reasons: Sequence[str | None],
+    probability: Sequence[float],
+    headline: int | None,
+) -> tuple[list[tuple[int, str]], np.ndarray]:
+    """The names read near the body's start, as (line, name), and one row of
+    ``FEATURE_NAMES`` each. ``reasons`` and ``probability`` are the first pass's, as for
+    ``title.title_features``; ``headline`` is the line the headline picker chose."""
+    n = len(paragraphs)
+    kept = [r is None for r in reasons]
+    start = next((i for i in range(n) if kept[i]), n)
+    lo, hi = max(0, start - ABOVE), min(n, start + BELOW + 1)
+    prefix = patterns.word_regex("byline")
+    keys = {
+        i: patterns.match_key(paragraphs[i])
+        for i in range(max(0, lo - SHAPED_AROUND), min(n, hi + SHAPED_AROUND))
+    }
+    shaped = {
+        i: word_count(k) <= detectors.BYLINE_MAX_WORDS
+        and detectors._is_person_name(detectors._name_and_suffix(k)[0])
+        for i, k in keys.items()
+    }
+    prose: frozenset[str] | None = None
+    page = "\n".join(paragraphs).lower()
+    names: list[tuple[int, str]] = []
+    rows = []
+    for i in range(lo, hi):
+        key = keys[i]
+        count = word_count(key)
+        if count > MAX_WORDS:
+            continue
+        for name, way in _names_in(key, keys.get(i + 1), prefix):
+            if prose is None:  # only pages with a name pay for it
+                prose = frozenset(
+                    w.lower()
+                    for p in paragraphs
+                    if is_body_like(p)
+                    for w in words(p)
+                    if w.islower()
+                )
+            p = probability[i]
+            near = range(max(0, i - DATE_NEAR), min(n, i + DATE_NEAR + 1))
+            names.append((i, name))
+            rows.append(
+                [
+                    *(way == k for k in range(len(WAYS))),
+                    i - start,
+                    NO_HEADLINE if headline is None else i - headline,
+                    count,
+                    len(name.split()),
+                    dates.has_date(key),
+                    any(
+                        j != i
+                        and word_count(paragraphs[j]) <= DATE_MAX_WORDS
+                        and dates.has_date(paragraphs[j])
+                        for j in near
+                    ),
+                    *(reasons[i] == r for r in REASON_COLUMNS),
+                    reasons[i] is None,
+                    -1.0 if math.isnan(p) else p,
+                    detectors._is_phrase(name, prose),
+                    page.count(name.lower()),
+                    shaped.get(i - 1, False),
+                    shaped.get(i + 1, False),
+                    sum(
+                        shaped.get(j, False)
+                        for j in range(i - SHAPED_AROUND, i + SHAPED_AROUND + 1)
+                    ),
+                    name.isupper(),
+                    key != name,
+                    bool(prefix.search(key)),
+                    word_count(paragraphs[i - 1]) if i > 0 else -1,
+                    word_count(paragraphs[i + 1]) if i + 1 < n else -1,
+                    i + 1 < n and kept[i + 1],
+                    len(name),
+                ]
+            )
+    return names, np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
+
+
+@cache
+def shipped_author_model() -> scorer.TreeEnsemble:
+    """The model shipped in ``data/author_model.npz`` (read once per process)."""
+    return scorer.read_model(AUTHOR_MODEL_PATH, FEATURE_NAMES)
+
+
+def pick_author(
+    paragraphs: Sequence[str],
+    reasons: Sequence[str | None],
+    probability: Sequence[float],
+    headline: int | None,
+) -> tuple[str, int, float] | None:
+    """The author's name, the line it was read from and the model's probability, or None
+    when no name is likely enough (``MIN_PROBABILITY``).
+
+    >>> lines = ["Home", "Council raises school budget", "By Jane Doe", "21 November 2026",
+    ...          "The regional council voted on Tuesday to raise the school budget by four "
+    ...          "percent, after a debate about teachers' pay."]
+    >>> nan = float("nan")
+    >>> pick_author(lines, ["nav", "title", "byline", "dateline", None],
+    ...             [nan, nan, nan, nan, 0.95], 1)[:2]
+    ('Jane Doe', 2)
+    """
+    names, x = author_features(paragraphs, reasons, probability, headline)
+    if not names:
+        return None
+    logits = shipped_author_model().logits(x)
+    best = int(np.argmax(logits))
+    p = 1.0 / (1.0 + math.exp(-float(logits[best])))
+    if p < MIN_PROBABILITY:
+        return None
+    line, name = names[best]
+    return name, line, p

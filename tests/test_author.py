@@ -1,0 +1,93 @@
+"""The author picker of the text path (``cleaners/author.py``): its shipped model, the
+names it reads, and what it signs on written pages. Bylines as the rules read them are in
+``tests/cases/byline.json``; on real pages, ``benchmarks/metadata_bench.py``."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from cleaners import author
+from cleaners.clean import clean_document
+from cleaners.segment import split_paragraphs
+
+NAN = math.nan
+BODY = (
+    "The regional council voted on Tuesday to raise the school budget by four percent, "
+    "after a long debate about teachers' pay and new classrooms."
+)
+COLUMN = {name: k for k, name in enumerate(author.FEATURE_NAMES)}
+
+
+def test_the_shipped_author_model_matches_the_features_and_is_small() -> None:
+    model = author.shipped_author_model()
+    assert model.names == author.FEATURE_NAMES
+    assert author.AUTHOR_MODEL_PATH.stat().st_size < 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("line", "name", "way"),
+    [
+        ("By Jane Doe", "Jane Doe", "prefixed"),
+        ("Von Katrin Schulz, Berlin", "Katrin Schulz", "prefixed"),
+        ("Jane Doe | Senior Editor", "Jane Doe", "bare"),
+        ("Dec 26, 2025 • Mahua Das in Project Management", "Mahua Das", "beside_date"),
+    ],
+)
+def test_each_way_of_reading_a_name(line: str, name: str, way: str) -> None:
+    lines = ["Council raises school budget", line, BODY]
+    names, x = author.author_features(lines, ["title", None, None], [NAN, 0.3, 0.95], 0)
+    assert (1, name) in names
+    row = x[names.index((1, name))]
+    assert row[COLUMN[f"read:{way}"]] == 1
+    assert row[COLUMN["from_headline"]] == 1
+
+
+def test_a_name_under_a_lone_prefix() -> None:
+    lines = ["Council raises school budget", "Written by", "Jane Doe", BODY]
+    names, x = author.author_features(lines, ["title", None, None, None], [NAN] * 4, 0)
+    assert (1, "Jane Doe") in names
+    assert x[names.index((1, "Jane Doe")), COLUMN["read:under_lone_prefix"]] == 1
+
+
+def test_prose_is_not_read_for_names() -> None:
+    names, _ = author.author_features([BODY, BODY], [None, None], [0.9, 0.9], None)
+    assert names == []
+    assert author.pick_author([BODY, BODY], [None, None], [0.9, 0.9], None) is None
+
+
+@pytest.mark.parametrize(
+    ("byline", "expected"),
+    [
+        ("Von Katrin Schulz", "Katrin Schulz"),
+        ("Par Claire Dubois", "Claire Dubois"),
+        ("Por Ana García", "Ana García"),
+        ("Door Jan de Vries", "Jan de Vries"),
+    ],
+)
+def test_a_byline_under_the_headline_signs_the_page(byline: str, expected: str) -> None:
+    page = "\n\n".join(["Home", "Council raises school budget", byline, "21.11.2026", BODY, BODY])
+    result = clean_document(split_paragraphs(page))
+    assert result.metadata.get("author") == expected
+
+
+def test_a_menu_of_capitalised_labels_signs_nothing() -> None:
+    """Name-shaped menu entries ("Child Care", "Top Content") are not authors."""
+    menu = ["Child Care", "Top Content", "Health Topics", "Family Life", "Contact Us"]
+    page = "\n\n".join([*menu, "Council raises school budget", BODY, BODY])
+    result = clean_document(split_paragraphs(page))
+    assert result.metadata.get("author") is None
+
+
+@pytest.mark.parametrize(
+    ("got", "gold", "right"),
+    [
+        ("Dylan Bailey", "Dylan Bailey, MS, RD, FAND", True),
+        ("Heba Ledwon", "Rui Ma, Heba Ledwon & Suparn Patra", True),
+        ("Scratch Culinary", "Andrew King", False),
+        (None, "Andrew King", False),
+    ],
+)
+def test_author_matches_any_name_of_the_gold(got: str | None, gold: str, right: bool) -> None:
+    assert author.author_matches(got, gold) is right
