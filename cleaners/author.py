@@ -163,12 +163,8 @@ def author_features(
             continue
         for name, way in _names_in(key, keys.get(i + 1), prefix):
             if prose is None:  # only pages with a name pay for it
-                prose = frozenset(
-                    w.lower()
-                    for p in paragraphs
-                    if is_body_like(p)
-                    for w in words(p)
-                    if w.islower()
+                prose = frozenset().union(
+                    *(filter(str.islower, words(t)) for t in paragraphs if is_body_like(t))
                 )
             p = probability[i]
             near = range(max(0, i - DATE_NEAR), min(n, i + DATE_NEAR + 1))

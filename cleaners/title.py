@@ -185,6 +185,17 @@ def title_features(
         for i in range(lo, min(n, hi + BYLINE_BELOW))
     }
     heading = {i: is_headline_like(paragraphs[i]) for i in range(max(0, lo - 1), min(n, hi + 1))}
+    # Headings before each line of the window, so that those between two lines are a
+    # difference of two counts.
+    first = max(0, lo - 1)
+    before = [0]
+    for j in range(first, min(n, hi + 1)):
+        before.append(before[-1] + heading[j])
+
+    def headings_between(a: int, b: int) -> int:
+        """How many lines from ``a`` up to (not including) ``b`` are headings."""
+        return before[b - first] - before[a - first] if a < b else 0
+
     page = "\n".join(paragraphs).lower()
 
     def neighbours(i: int) -> tuple[str, ...]:
@@ -199,10 +210,7 @@ def title_features(
         terms = _terms(text)
         lettered = [w for w in found if w[:1].isalpha()]
         end = last_char(text)
-        if i < start:
-            between = sum(heading.get(j, False) for j in range(i + 1, start))
-        else:
-            between = sum(heading.get(j, False) for j in range(start + 1, i))
+        between = headings_between(i + 1, start) if i < start else headings_between(start + 1, i)
         reason = "not_body" if reasons[i] == "outside_body" else reasons[i]
         p = probability[i]
         lowered = text.lower()
@@ -217,7 +225,7 @@ def title_features(
                 _ENDINGS.get(end, 0),
                 sum(w[0].isupper() for w in lettered) / len(lettered) if lettered else 0.0,
                 text.isupper(),
-                any(c.isdigit() for c in text),
+                any(map(str.isdigit, text)),
                 _share_in(terms, topic),
                 _share_in(terms, vocabulary),
                 any(meta.get(j, False) for j in range(i + 1, i + 1 + META_BELOW)),
