@@ -22,7 +22,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -123,11 +123,14 @@ FEATURE_NAMES: tuple[str, ...] = (
 _COLUMN = {name: k for k, name in enumerate(FEATURE_NAMES)}
 
 
-def _terms(text: str) -> list[str]:
-    return [w.lower() for w in words(text) if len(w) >= TOPIC_MIN_CHARS]
+@lru_cache(maxsize=patterns.CACHE_SIZE)
+def _terms(text: str) -> tuple[str, ...]:
+    """A line's topic words, lower-cased (cached: the body's lines are read per page and
+    again by the next pass of the same text)."""
+    return tuple(w.lower() for w in words(text) if len(w) >= TOPIC_MIN_CHARS)
 
 
-def _share_in(terms: list[str], vocabulary: set[str]) -> float:
+def _share_in(terms: tuple[str, ...], vocabulary: set[str]) -> float:
     return sum(t in vocabulary for t in terms) / len(terms) if terms else 0.0
 
 
