@@ -120,3 +120,19 @@ def write_run(
         writer.abort()
         raise
     return writer.commit()
+
+
+def eval_subset(folder: Path, eval_set: Path, count: int) -> Path:
+    """A training set of the first ``count`` articles of ``eval_set`` (wcxb-dev), linked
+    into ``folder``, never copied, with a manifest of its own."""
+    import json
+
+    manifest = json.loads((eval_set / "manifest.json").read_text())
+    subset = folder / "set"
+    subset.mkdir()
+    ids = manifest["article_ids"][:count]
+    for i in ids:
+        for suffix in (".txt", ".gold.txt", ".gold.json"):
+            (subset / f"{i}{suffix}").symlink_to(eval_set / f"{i}{suffix}")
+    (subset / "manifest.json").write_text(json.dumps({"ids": ids}))
+    return subset

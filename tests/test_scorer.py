@@ -14,6 +14,7 @@ import pytest
 from cleaners import scorer
 from cleaners.clean import NOT_BODY, CleanSettings, clean_document
 from cleaners.train_scorer import label_lines
+from tests.helpers import eval_subset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 WCXB = SHARED / "eval" / "wcxb-dev"
@@ -130,18 +131,9 @@ def test_every_decided_line_has_a_probability_and_not_body_is_the_models_word() 
 def test_training_is_deterministic(tmp_path: Path) -> None:
     """Same pages and settings, same model file (a small run: 12 pages, 20 trees)."""
     pytest.importorskip("sklearn")
-    import json
-
     from cleaners import train_scorer
 
-    manifest = json.loads((WCXB / "manifest.json").read_text())
-    subset = tmp_path / "set"
-    subset.mkdir()
-    ids = manifest["article_ids"][:12]
-    for i in ids:
-        for suffix in (".txt", ".gold.txt", ".gold.json"):
-            (subset / f"{i}{suffix}").symlink_to(WCXB / f"{i}{suffix}")
-    (subset / "manifest.json").write_text(json.dumps({"ids": ids}))
+    subset = eval_subset(tmp_path, WCXB, 12)
     outs = []
     for k in range(2):
         out = tmp_path / f"model{k}.npz"

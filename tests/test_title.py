@@ -4,7 +4,6 @@ candidates and features, and its training. What it picks on written pages is in
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 from cleaners import title
+from tests.helpers import eval_subset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 WCXB = SHARED / "eval" / "wcxb-dev"
@@ -88,14 +88,7 @@ def test_title_training_is_deterministic(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
     from cleaners import train_scorer
 
-    manifest = json.loads((WCXB / "manifest.json").read_text())
-    subset = tmp_path / "set"
-    subset.mkdir()
-    ids = manifest["article_ids"][:12]
-    for i in ids:
-        for suffix in (".txt", ".gold.txt", ".gold.json"):
-            (subset / f"{i}{suffix}").symlink_to(WCXB / f"{i}{suffix}")
-    (subset / "manifest.json").write_text(json.dumps({"ids": ids}))
+    subset = eval_subset(tmp_path, WCXB, 12)
     from cleaners import author, scorer
 
     shipped = [scorer.MODEL_PATH, title.TITLE_MODEL_PATH, author.AUTHOR_MODEL_PATH]
