@@ -232,9 +232,7 @@ def pick_author(
     names, x = author_features(paragraphs, reasons, probability, headline)
     if not names:
         return None
-    logits = shipped_author_model().logits(x)
-    best = int(np.argmax(logits))
-    p = 1.0 / (1.0 + math.exp(-float(logits[best])))
+    best, p = shipped_author_model().best_row(x)
     if p < MIN_PROBABILITY:
         return None
     line, name = names[best]

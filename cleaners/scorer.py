@@ -339,6 +339,13 @@ class TreeEnsemble:
     switch_cost: float  # log-odds paid for each switch between body and not-body
     threshold_logit: float  # log-odds above which a line is body
 
+    def best_row(self, x: np.ndarray) -> tuple[int, float]:
+        """The row of ``x`` with the highest log-odds and its probability (a picker's
+        choice among candidates; ``x`` has at least one row)."""
+        logits = self.logits(x)
+        best = int(np.argmax(logits))
+        return best, 1.0 / (1.0 + math.exp(-float(logits[best])))
+
     def logits(self, x: np.ndarray) -> np.ndarray:
         """The log-odds that each row of ``x`` is body."""
         n = x.shape[0]

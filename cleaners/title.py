@@ -274,16 +274,6 @@ def shipped_title_model() -> scorer.TreeEnsemble:
     return scorer.read_model(TITLE_MODEL_PATH, FEATURE_NAMES)
 
 
-def title_scores(
-    paragraphs: Sequence[str], reasons: Sequence[str | None], probability: Sequence[float]
-) -> tuple[list[int], np.ndarray]:
-    """The candidate lines and the model's log-odds that each is the headline."""
-    candidates, x = title_features(paragraphs, reasons, probability)
-    if not candidates:
-        return [], np.zeros(0)
-    return candidates, shipped_title_model().logits(x)
-
-
 def pick_title(
     paragraphs: Sequence[str], reasons: Sequence[str | None], probability: Sequence[float]
 ) -> tuple[int, float] | None:
@@ -299,11 +289,10 @@ def pick_title(
     ...            [nan, nan, 0.3, nan, 0.95, 0.9])[0]
     2
     """
-    candidates, logits = title_scores(paragraphs, reasons, probability)
+    candidates, x = title_features(paragraphs, reasons, probability)
     if not candidates:
         return None
-    best = int(np.argmax(logits))
-    p = 1.0 / (1.0 + math.exp(-float(logits[best])))
+    best, p = shipped_title_model().best_row(x)
     return (candidates[best], p) if p >= MIN_PROBABILITY else None
 
 

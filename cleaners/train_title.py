@@ -85,9 +85,8 @@ def best_candidate(model: scorer.TreeEnsemble, rows: Rows) -> tuple[float, bool,
     candidates, x, y = rows
     if not candidates:
         return 0.0, False, None
-    logits = model.logits(x)
-    best = int(np.argmax(logits))
-    return 1.0 / (1.0 + math.exp(-float(logits[best]))), bool(y[best]), candidates[best]
+    best, p = model.best_row(x)
+    return p, bool(y[best]), candidates[best]
 
 
 # Thresholds whose trade-off the cross-validations print (the pickers' MIN_PROBABILITY).
