@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from cleaners import dates, detectors, patterns, scorer
-from cleaners.page import ends_sentence, is_body_like, word_count, words
-from cleaners.title import token_f1
+from cleaners.page import ends_sentence, is_body_like, prose_words, word_count
+from cleaners.title import body_start, token_f1
 
 AUTHOR_MODEL_PATH = Path(__file__).parent / "data" / "author_model.npz"
 # Lines this far above the body's first kept line, or this far into it.
@@ -140,7 +140,7 @@ def author_features(
     ``title.title_features``; ``headline`` is the line the headline picker chose."""
     n = len(paragraphs)
     kept = [r is None for r in reasons]
-    start = next((i for i in range(n) if kept[i]), n)
+    start = body_start(reasons)
     lo, hi = max(0, start - ABOVE), min(n, start + BELOW + 1)
     prefix = patterns.word_regex("byline")
     keys = {
@@ -163,9 +163,7 @@ def author_features(
             continue
         for name, way in _names_in(key, keys.get(i + 1), prefix):
             if prose is None:  # only pages with a name pay for it
-                prose = frozenset().union(
-                    *(filter(str.islower, words(t)) for t in paragraphs if is_body_like(t))
-                )
+                prose = prose_words(t for t in paragraphs if is_body_like(t))
             p = probability[i]
             near = range(max(0, i - DATE_NEAR), min(n, i + DATE_NEAR + 1))
             names.append((i, name))

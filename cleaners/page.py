@@ -4,7 +4,7 @@ every rule shares (word counts, sentence ends, headline and body shapes)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import filterfalse
@@ -128,6 +128,15 @@ def line_shape(key: str) -> str | None:
     return f"first:{w[0].lower()}" if w else None
 
 
+def prose_words(prose: Iterable[str]) -> frozenset[str]:
+    """The words that paragraphs of prose write in lower case.
+
+    >>> sorted(prose_words(["Child care costs rose.", "The Care Act passed."]))
+    ['care', 'costs', 'passed', 'rose']
+    """
+    return frozenset().union(*(filter(str.islower, words(text)) for text in prose))
+
+
 def is_headline_like(key: str) -> bool:
     """A heading-shaped paragraph: a few words, starting with a capital, digit or quote,
     not ending a sentence (``?`` and ``!`` count as headline ends) and not a list item.
@@ -201,8 +210,7 @@ class Page:
         """The words the page's prose writes in lower case (from its body-like lines): a
         capitalised phrase made of them ("Key Takeaways", "Gross Margin") is a heading,
         not a person's name."""
-        prose = [k for k, body in zip(self.keys, self.body_like, strict=True) if body]
-        return frozenset(w for k in prose for w in words(k) if w.islower())
+        return prose_words(k for k, body in zip(self.keys, self.body_like, strict=True) if body)
 
     def live(self) -> tuple[int, ...]:
         """Indices not yet removed, in order (cached until a detector removes more:

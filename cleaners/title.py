@@ -141,6 +141,11 @@ def _is_credited(text: str) -> bool:
     return patterns.found_in("caption", patterns.match_key(text))
 
 
+def body_start(reasons: Sequence[str | None]) -> int:
+    """The first line the first pass kept (the number of lines when it kept none)."""
+    return next((i for i, r in enumerate(reasons) if r is None), len(reasons))
+
+
 def _rank(column: np.ndarray) -> np.ndarray:
     """0 for the highest value, 1 for the next (ties in page order)."""
     order = np.argsort(-column, kind="stable")
@@ -160,7 +165,7 @@ def title_features(
     """
     n = len(paragraphs)
     kept = [r is None for r in reasons]
-    start = next((i for i in range(n) if kept[i]), n)
+    start = body_start(reasons)
     lo, hi = max(0, start - ABOVE), min(n, start + BELOW + 1)
     candidates = [
         i
@@ -174,18 +179,12 @@ def title_features(
     topic = {t for text in lead for t in _terms(text)}
     vocabulary = {t for i in body for t in _terms(paragraphs[i])}
     byline = patterns.word_regex("byline")
+    around = range(max(0, lo - META_ABOVE), min(n, hi + max(META_BELOW, BYLINE_BELOW)))
+    signed = {i: reasons[i] == "byline" or bool(byline.match(paragraphs[i])) for i in around}
     meta = {
         i: word_count(paragraphs[i]) <= META_MAX_WORDS
-        and (
-            reasons[i] in ("byline", "dateline")
-            or bool(byline.match(paragraphs[i]))
-            or has_date(paragraphs[i])
-        )
-        for i in range(max(0, lo - META_ABOVE), min(n, hi + META_BELOW))
-    }
-    signed = {
-        i: reasons[i] == "byline" or bool(byline.match(paragraphs[i]))
-        for i in range(lo, min(n, hi + BYLINE_BELOW))
+        and (signed[i] or reasons[i] == "dateline" or has_date(paragraphs[i]))
+        for i in around
     }
     heading = {i: is_headline_like(paragraphs[i]) for i in range(max(0, lo - 1), min(n, hi + 1))}
     # Headings before each line of the window, so that those between two lines are a
