@@ -516,17 +516,21 @@ def _states_when(text: str) -> bool:
 
 def _leading_name(text: str) -> str | None:
     """The name-shaped words that open ``text`` when other words follow them ("Erin
-    Spain 4 Comments" -> "Erin Spain", "Jane Doe on Jan 22" -> "Jane Doe"). A month
-    after the name's first parts starts a date ("Sofia Gonzalez December 3, 2025").
+    Spain 4 Comments" -> "Erin Spain", "Jane Doe on Jan 22" -> "Jane Doe"). A month or a
+    dateline word after the name's first parts starts a date ("Sofia Gonzalez December 3,
+    2025", "Katrin Schulz Aktualisiert am 3. Mai 2025").
 
     >>> _leading_name("Sofia Gonzalez December 3, 2025"), _leading_name("Jan Smith on May 3")
     ('Sofia Gonzalez', 'Jan Smith')
+    >>> _leading_name("Katrin Schulz Aktualisiert am 3. Mai 2025")
+    'Katrin Schulz'
     """
     parts = text.split()
     low, _ = NAME_PARTS
+    dateline = patterns.word_regex("dateline")
     k = 0
     while k < len(parts) and _name_part().match(parts[k]):
-        if k >= low and dates.is_month(parts[k]):
+        if k >= low and (dates.is_month(parts[k]) or dateline.fullmatch(parts[k])):
             break
         k += 1
     if k == len(parts):

@@ -90,7 +90,7 @@ def best_candidate(model: scorer.TreeEnsemble, rows: Rows) -> tuple[float, bool,
 
 
 # Thresholds whose trade-off the cross-validations print (the pickers' MIN_PROBABILITY).
-THRESHOLDS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
+THRESHOLDS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.45, 0.5)
 
 
 def out_of_fold(

@@ -33,6 +33,21 @@ def test_the_shipped_author_model_matches_the_features_and_is_small() -> None:
         ("Von Katrin Schulz, Berlin", "Katrin Schulz", "prefixed"),
         ("Jane Doe | Senior Editor", "Jane Doe", "bare"),
         ("Dec 26, 2025 • Mahua Das in Project Management", "Mahua Das", "beside_date"),
+        # parts a scrape glued together are set apart before a name is read
+        ("ByShivya Nath 12th February 2025", "Shivya Nath", "prefixed"),
+        ("By Rebecca NorrisPublished: Jun 25, 2025", "Rebecca Norris", "prefixed"),
+        ("Von Katrin SchulzAktualisiert am 3. Mai 2025", "Katrin Schulz", "prefixed"),
+        # the date right after the name, no separator between them
+        ("Dakota Hebert July 3, 2025", "Dakota Hebert", "before_date"),
+        ("Patrick Clarke Published 10:19am 19 December 2025", "Patrick Clarke", "before_date"),
+        ("Claire Dubois 12 mars 2025", "Claire Dubois", "before_date"),
+        # a byline prefix inside a dated line
+        ("Published on December 2nd, 2025 by Chen Zhao", "Chen Zhao", "prefixed_inside"),
+        (
+            "Publicado el 3 de mayo de 2025 por Lucía Fernández",
+            "Lucía Fernández",
+            "prefixed_inside",
+        ),
     ],
 )
 def test_each_way_of_reading_a_name(line: str, name: str, way: str) -> None:
@@ -42,6 +57,22 @@ def test_each_way_of_reading_a_name(line: str, name: str, way: str) -> None:
     row = x[names.index((1, name))]
     assert row[COLUMN[f"read:{way}"]] == 1
     assert row[COLUMN["from_headline"]] == 1
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Updates July 3, 2025",  # one capitalised word before the date is no name
+        "Shop by Department",  # a prefix inside a line with no date
+        "Subscribe to our newsletter by May 3, 2025 for the early rate.",  # a sentence
+        "The report was written by Human Rights Watch and published on May 3, 2025.",
+    ],
+)
+def test_lines_that_hold_no_name(line: str) -> None:
+    names, _ = author.author_features(
+        ["Council raises school budget", line, BODY], ["title", None, None], [NAN, 0.3, 0.95], 0
+    )
+    assert names == []
 
 
 def test_a_name_under_a_lone_prefix() -> None:
