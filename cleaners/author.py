@@ -152,7 +152,12 @@ def unglued(key: str) -> str:
     'Bystander McDonald Marches on'
     """
     prefix, date = _glued()
-    return date.sub(" ", prefix.sub(r"\1 ", key))
+    key = prefix.sub(r"\1 ", key)
+    # The date pattern is tried only where a lower-case letter meets a capital (rare).
+    return date.sub(" ", key) if _CASE_TURN.search(key) else key
+
+
+_CASE_TURN = re.compile(r"[a-zà-öø-ÿ][A-ZÀ-ÖØ-Þ]")
 
 
 def _name_before_date(key: str) -> str | None:

@@ -15,6 +15,7 @@ from cleaners import detectors, scorer
 from cleaners.author import pick_author
 from cleaners.dedup import MIN_WITHIN_DOC_CHARS, find_repeats
 from cleaners.page import Page
+from cleaners.published import pick_published
 from cleaners.title import pick_title
 
 Detector = Callable[[Page], detectors.Detection]
@@ -120,9 +121,10 @@ def clean_document(
     again over what is left until nothing more goes (at most ``MAX_PASSES``). Junk that
     other junk shielded (a stray line that sat between the body and a repeated paragraph)
     is caught, and cleaning the cleaned text changes nothing. Metadata comes from the
-    first pass, which saw the whole page; then the learned pickers choose the title and
-    the author from the first pass's view (``cleaners.title``, ``cleaners.author``), and
-    a page dated only by its update gets that day as ``published_at``.
+    first pass, which saw the whole page; then the learned pickers choose the title, the
+    author and the publication date from the first pass's view (``cleaners.title``,
+    ``cleaners.author``, ``cleaners.published``), and a page dated only by its update gets
+    that day as ``published_at``.
 
     >>> r = clean_document(["I agree", "We use cookies to improve your experience.",
     ...                     "The council approved the budget on Monday after a long debate.",
@@ -149,8 +151,11 @@ def clean_document(
         if not again.removed:
             break
         _merge(result, again)
-    _choose_title_and_author(paragraphs, first_reasons, first_probability, result, known or {})
+    headline = _choose_title_and_author(
+        paragraphs, first_reasons, first_probability, result, known or {}
+    )
     _lift_from_furniture(paragraphs, result, known or {})
+    _choose_published(paragraphs, first_reasons, first_probability, headline, result, known or {})
     _date_the_undated(result)
     return result
 
@@ -206,23 +211,45 @@ def _choose_title_and_author(
     probability: list[float],
     result: CleanResult,
     known: Mapping[str, Any],
-) -> None:
+) -> int | None:
     """Lift the headline and the author from the page as the first pass of cleaning left
     it (the view the pickers of ``cleaners.title`` and ``cleaners.author`` were trained
-    on). A picker's choice replaces the rules'; when it names nothing, the rules' choice
-    stays. A field the source states is never replaced."""
+    on), and return the headline's line. A picker's choice replaces the rules'; when it
+    names nothing, the rules' choice stays. A field the source states is never
+    replaced."""
     picked = pick_title(paragraphs, reasons, probability)
     headline = None if picked is None else picked[0]
     if headline is not None and not known.get("title"):
         result.metadata["title"] = paragraphs[headline]
         result.sources["title"] = headline
-    if known.get("author"):
+    if not known.get("author"):
+        signed = pick_author(paragraphs, reasons, probability, headline)
+        if signed is not None:
+            name, line, _ = signed
+            result.metadata["author"] = name
+            result.sources["author"] = line
+    return headline
+
+
+def _choose_published(
+    paragraphs: list[str],
+    reasons: list[str | None],
+    probability: list[float],
+    headline: int | None,
+    result: CleanResult,
+    known: Mapping[str, Any],
+) -> None:
+    """Lift the publication date from the first pass's view (``cleaners.published``),
+    after the rules and the furniture lines have had their say: the picker's date
+    replaces their ``published_at``; an ``updated_at`` they read stays. A date the source
+    states is never replaced."""
+    if known.get("published_at"):
         return
-    signed = pick_author(paragraphs, reasons, probability, headline)
-    if signed is not None:
-        name, line, _ = signed
-        result.metadata["author"] = name
-        result.sources["author"] = line
+    dated = pick_published(paragraphs, reasons, probability, headline)
+    if dated is not None:
+        when, line, _ = dated
+        result.metadata["published_at"] = when
+        result.sources["published_at"] = line
 
 
 def rule_reasons_and_region(

@@ -1,12 +1,13 @@
 """Train the line scorer (``cleaners/scorer.py``) on labelled pages and write
 ``cleaners/data/line_model.npz``; then the headline picker (``cleaners/train_title.py``)
 on the scorer's out-of-fold decisions, written to ``cleaners/data/title_model.npz``,
-and the author picker (``cleaners/train_author.py``), written to
-``cleaners/data/author_model.npz``.
+the author picker (``cleaners/train_author.py``), written to
+``cleaners/data/author_model.npz``, and the publication-date picker
+(``cleaners/train_published.py``), written to ``cleaners/data/published_model.npz``.
 
     .venv/bin/pip install -e '.[train]'
     .venv/bin/python -m cleaners.train_scorer [--set ../shared/eval/wcxb-dev] [--cv 5]
-        [--title-out FILE] [--author-out FILE]
+        [--title-out FILE] [--author-out FILE] [--published-out FILE]
         [--oof-pred /tmp/oof]   # then: python ../shared/eval/score.py --pred /tmp/oof ...
 
 Each page's plain-text scrape goes through the same decoding, repair, segmenting and rules
@@ -37,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cleaners import author, scorer, title
+from cleaners import author, published, scorer, title
 from cleaners.clean import CleanSettings, rule_reasons_and_region
 from cleaners.encoding import decode_bytes, repair_text
 from cleaners.segment import split_paragraphs
@@ -72,6 +73,7 @@ class PageLines:
     gold: Counter[tuple[str, ...]]  # the gold text's shingles
     title: str = ""  # the gold title ("" when the gold has none)
     author: str = ""  # the gold author ("" when the gold has none)
+    published: str = ""  # the gold publication day, YYYY-MM-DD ("" when none or no day)
 
 
 def label_lines(paragraphs: list[str], gold: str) -> np.ndarray:
@@ -132,7 +134,19 @@ def load_set(eval_set: Path, settings: CleanSettings) -> Iterator[PageLines]:
             gold=shingles(TOKEN.findall(gold)),
             title=str(meta.get("title") or ""),
             author=str(meta.get("author") or ""),
+            published=_gold_day(meta.get("publish_date")),
         )
+
+
+def _gold_day(value: object) -> str:
+    """A gold ``publish_date``'s calendar day ("2025-12-19"), or "" when it names none
+    (missing, or a month alone: "2003-11").
+
+    >>> _gold_day("2025-12-19T08:00:00+00:00"), _gold_day("2003-11"), _gold_day(None)
+    ('2025-12-19', '', '')
+    """
+    text = str(value or "")
+    return text[:10] if len(text) >= 10 and text[4] == "-" and text[7] == "-" else ""
 
 
 def body_only(page: PageLines, settings: CleanSettings) -> PageLines | None:
@@ -263,6 +277,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--out", type=Path, default=scorer.MODEL_PATH)
     ap.add_argument("--title-out", type=Path, default=title.TITLE_MODEL_PATH)
     ap.add_argument("--author-out", type=Path, default=author.AUTHOR_MODEL_PATH)
+    ap.add_argument("--published-out", type=Path, default=published.PUBLISHED_MODEL_PATH)
     ap.add_argument("--trees", type=int, default=TREES, help="boosting rounds")
     ap.add_argument(
         "--oof-pred",
@@ -332,8 +347,9 @@ def _train_pickers(
     threshold: float,
     started: float,
 ) -> None:
-    """The headline picker, then the author picker (which reads the headline's place)."""
-    from cleaners import train_author, train_title
+    """The headline picker, then the author and the date pickers (which read the
+    headline's place)."""
+    from cleaners import train_author, train_published, train_title
 
     rows = train_title.candidate_rows(pages, logits, switch_cost, threshold)
     headlines = train_title.cross_validate(pages, rows, args.cv)
@@ -347,6 +363,12 @@ def _train_pickers(
     train_author.cross_validate(signed, author_rows, args.cv)
     scorer.save_model(args.author_out, train_author.fit_author_model(author_rows))
     print(f"wrote {args.author_out} ({time.time() - started:.0f} s)")
+    date_rows = train_published.candidate_rows(
+        signed, [logits[k] for k in real], switch_cost, threshold, [headlines[k] for k in real]
+    )
+    train_published.cross_validate(signed, date_rows, args.cv)
+    scorer.save_model(args.published_out, train_published.fit_published_model(date_rows))
+    print(f"wrote {args.published_out} ({time.time() - started:.0f} s)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -378,7 +400,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cv:  # the pickers learn from the out-of-fold body decisions
         _train_pickers(args, pages, logits, switch_cost, threshold, started)
     else:
-        print(f"{args.title_out} and {args.author_out} not written: the pickers need --cv")
+        print(
+            f"{args.title_out}, {args.author_out} and {args.published_out} not written: "
+            "the pickers need --cv"
+        )
     return 0
 
 

@@ -83,25 +83,31 @@ def test_the_rules_only_body_decision_counts_as_the_scorers() -> None:
 
 @pytest.mark.skipif(not WCXB.is_dir(), reason="needs ../shared/eval/wcxb-dev")
 def test_title_training_is_deterministic(tmp_path: Path) -> None:
-    """Same pages and settings, same headline and author models (a small run: 12 pages,
+    """Same pages and settings, same headline, author and date models (a small run: 12 pages,
     2 folds; every output goes to the test's folder, never over the shipped models)."""
     pytest.importorskip("sklearn")
     from cleaners import train_scorer
 
     subset = eval_subset(tmp_path, WCXB, 12)
-    from cleaners import author, scorer
+    from cleaners import author, published, scorer
 
-    shipped = [scorer.MODEL_PATH, title.TITLE_MODEL_PATH, author.AUTHOR_MODEL_PATH]
+    shipped = [
+        scorer.MODEL_PATH,
+        title.TITLE_MODEL_PATH,
+        author.AUTHOR_MODEL_PATH,
+        published.PUBLISHED_MODEL_PATH,
+    ]
     before = [path.read_bytes() for path in shipped]
     outs = []
     for k in range(2):
         out, title_out = tmp_path / f"line{k}.npz", tmp_path / f"title{k}.npz"
-        author_out = tmp_path / f"author{k}.npz"
+        author_out, published_out = tmp_path / f"author{k}.npz", tmp_path / f"date{k}.npz"
         train_scorer.main(
             ["--set", str(subset), "--cv", "2", "--trees", "20", "--out", str(out)]
             + ["--title-out", str(title_out), "--author-out", str(author_out)]
+            + ["--published-out", str(published_out)]
         )
-        outs.append(title_out.read_bytes() + author_out.read_bytes())
+        outs.append(title_out.read_bytes() + author_out.read_bytes() + published_out.read_bytes())
     assert outs[0] == outs[1]
     assert title.scorer.read_model(tmp_path / "title0.npz", title.FEATURE_NAMES).names
     assert [path.read_bytes() for path in shipped] == before

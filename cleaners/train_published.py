@@ -1,0 +1,64 @@
+"""Train the publication-date picker (``cleaners/published.py``) and write
+``cleaners/data/published_model.npz``. Run by ``python -m cleaners.train_scorer`` after
+the author picker: like the other pickers, it reads each page as the first pass of
+cleaning leaves it, with the line scorer's out-of-fold decisions and the headline the
+headline picker chose out-of-fold. A date is labelled right when it falls on the gold
+``publish_date``'s calendar day. The body-only copies are left out: they hold no page
+furniture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from cleaners import published, scorer
+from cleaners.train_scorer import PageLines
+from cleaners.train_title import THRESHOLDS, Rows, first_pass, fit_picker, out_of_fold
+
+
+def candidate_rows(
+    pages: Sequence[PageLines],
+    logits: Sequence[np.ndarray],
+    switch_cost: float,
+    threshold: float,
+    headlines: Sequence[int | None],
+) -> list[Rows]:
+    """Per page, the lines dates were read from, their feature rows and whether each date
+    falls on the gold day."""
+    rows = []
+    for page, page_logits, headline in zip(pages, logits, headlines, strict=True):
+        reasons, probability = first_pass(page, page_logits, switch_cost, threshold)
+        found, x = published.published_features(page.paragraphs, reasons, probability, headline)
+        day = page.published
+        y = np.array([bool(day) and when.date().isoformat() == day for _, when in found])
+        rows.append(([line for line, _ in found], x, y.astype(bool)))
+    return rows
+
+
+def fit_published_model(rows: Sequence[Rows]) -> scorer.TreeEnsemble:
+    return fit_picker(rows, published.FEATURE_NAMES)
+
+
+def cross_validate(pages: Sequence[PageLines], rows: Sequence[Rows], folds: int) -> None:
+    """Per page type and probability threshold: the share of pages whose gold has a date
+    that get the right day, and of those whose gold has none that get a date anyway
+    (out-of-fold, grouped by site; the picker alone, without the rules behind it)."""
+    found = out_of_fold(pages, rows, folds, published.FEATURE_NAMES)
+    by_type: dict[str, list[tuple[bool, float, bool]]] = {}
+    for page, (p, ok, _) in zip(pages, found, strict=True):
+        by_type.setdefault(page.page_type, []).append((bool(page.published), p, ok))
+    for page_type, scored in sorted(by_type.items()):
+        dated = [(p, ok) for has, p, ok in scored if has]
+        undated = [p for has, p, _ in scored if not has]
+        for threshold in THRESHOLDS:
+            if page_type != "article" and threshold != published.MIN_PROBABILITY:
+                continue
+            right = np.mean([ok and p >= threshold for p, ok in dated]) if dated else 0.0
+            given = np.mean([p >= threshold for p in undated]) if undated else 0.0
+            print(
+                f"  date {page_type}, min probability {threshold}: right {right:.3f} of "
+                f"{len(dated)} with a gold date, one given on {given:.3f} of {len(undated)} "
+                "without"
+            )

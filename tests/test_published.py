@@ -1,0 +1,103 @@
+"""The publication-date picker of the text path (``cleaners/published.py``): its shipped
+model, the dates it reads, and what it dates on written pages. Datelines as the rules
+read them are in ``tests/cases/dateline.json``; on real pages,
+``benchmarks/metadata_bench.py``."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import pytest
+
+from cleaners import published
+from cleaners.clean import clean_document
+from cleaners.document import process_document
+
+NAN = math.nan
+BODY = (
+    "The regional council voted on Tuesday to raise the school budget by four percent, "
+    "after a long debate about teachers' pay and new classrooms."
+)
+COLUMN = {name: k for k, name in enumerate(published.FEATURE_NAMES)}
+
+
+def test_the_shipped_date_model_matches_the_features_and_is_small() -> None:
+    model = published.shipped_published_model()
+    assert model.names == published.FEATURE_NAMES
+    assert published.PUBLISHED_MODEL_PATH.stat().st_size < 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("line", "day"),
+    [
+        ("Susan December 9, 2024 0 Comments", "2024-12-09"),
+        ("December 15, 2025 · 30 min · 6279 words · Ash Vardanian", "2025-12-15"),
+        ("Posted on December 20, 2025 by Jean-Luc Aufranc - 5 Comments", "2025-12-20"),
+        ("Veröffentlicht am 3. Mai 2025, 14:30 Uhr", "2025-05-03"),
+        ("Publié le 12 mars 2025 à 08h15", "2025-03-12"),
+        ("Publicado el 26 de diciembre de 2025", "2025-12-26"),
+        ("Pubblicato il 7 gennaio 2026", "2026-01-07"),
+        ("Gepubliceerd op 14 februari 2026", "2026-02-14"),
+        ("Essay - Published: 2025.12.17 | programming", "2025-12-17"),
+    ],
+)
+def test_a_date_in_a_line_of_furniture_is_a_candidate(line: str, day: str) -> None:
+    lines = ["Council raises school budget", line, BODY]
+    found, x = published.published_features(lines, ["title", None, None], [NAN, 0.3, 0.95], 0)
+    assert [(i, when.date().isoformat()) for i, when in found] == [(1, day)]
+    assert x[0, COLUMN["from_headline"]] == 1
+
+
+def test_each_date_of_a_line_is_a_candidate_of_its_own() -> None:
+    line = "Published: Mar 8, 2024 · Modified: May 19, 2025 by Jessica Robinson"
+    found, x = published.published_features(
+        ["Pasta salad", line, BODY], ["title", None, None], [NAN, 0.3, 0.95], 0
+    )
+    assert [when.date().isoformat() for _, when in found] == ["2024-03-08", "2025-05-19"]
+    assert x[:, COLUMN["date_index"]].tolist() == [0, 1]
+    # the word before each date: a publication word, then an update word
+    assert x[:, COLUMN["dateline_word_before"]].tolist() == [1, 1]
+    assert x[:, COLUMN["updated_before"]].tolist() == [0, 1]
+    assert x[:, COLUMN["days_after_earliest"]].tolist() == [0, 437]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # a paragraph (over 30 words) that mentions a date: what the text is about
+        "The council will vote again on March 3, 2026, after the elections in the spring, "
+        "and the new budget would take effect in the summer if it passes, the mayor told "
+        "reporters outside the town hall on Tuesday.",
+        "Published 3 hours ago",  # relative: left to the rules, which need fetched_at
+        "Chapter 12",  # no date at all
+    ],
+)
+def test_lines_that_give_no_candidate(line: str) -> None:
+    found, _ = published.published_features(
+        ["Council raises school budget", line, BODY], ["title", None, None], [NAN, 0.3, 0.95], 0
+    )
+    assert found == []
+
+
+def test_dates_far_below_the_body_start_are_not_read() -> None:
+    lines = ["Council raises school budget", BODY, *[BODY] * 12, "March 9, 2025 at 4:12 pm"]
+    reasons: list[str | None] = ["title", *[None] * 13, "not_body"]
+    found, _ = published.published_features(lines, reasons, [NAN] * len(lines), 0)
+    assert found == []
+
+
+def test_a_page_with_no_date_gets_none() -> None:
+    result = clean_document(["Council raises school budget", "By Jane Doe", BODY, BODY + " Yes."])
+    assert result.metadata.get("published_at") is None
+
+
+def test_a_stated_date_is_never_replaced() -> None:
+    text = "Council raises school budget\n\nPublished March 3, 2025\n\n" + BODY
+    stated = datetime(2025, 1, 2, tzinfo=UTC)
+    doc = process_document(text.encode(), "budget.txt", sidecar={"published_at": stated})
+    assert doc.metadata["published_at"] == stated
+    assert "published_at" not in doc.metadata_lines
+    picked = process_document(text.encode(), "budget.txt")
+    assert picked.metadata["published_at"].date().isoformat() == "2025-03-03"
+    assert picked.metadata_lines["published_at"] == 1
