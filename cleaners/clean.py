@@ -103,6 +103,9 @@ class CleanResult:
     body_probability: dict[int, float] = field(default_factory=dict)
     # Lifted field -> the position of the line it came from.
     sources: dict[str, int] = field(default_factory=dict)
+    # Lifted field -> the probability the learned picker that chose it gave its choice
+    # (title, author, published_at; a rule's choice has none).
+    confidence: dict[str, float] = field(default_factory=dict)
 
 
 # Passes at most: the first, and further ones over what is left. Almost every page is
@@ -219,16 +222,20 @@ def _choose_title_and_author(
     replaced."""
     picked = pick_title(paragraphs, reasons, probability)
     headline = None if picked is None else picked[0]
-    if headline is not None and not known.get("title"):
-        result.metadata["title"] = paragraphs[headline]
-        result.sources["title"] = headline
+    if picked is not None and not known.get("title"):
+        _lift(result, "title", paragraphs[picked[0]], picked[0], picked[1])
     if not known.get("author"):
         signed = pick_author(paragraphs, reasons, probability, headline)
         if signed is not None:
-            name, line, _ = signed
-            result.metadata["author"] = name
-            result.sources["author"] = line
+            _lift(result, "author", *signed)
     return headline
+
+
+def _lift(result: CleanResult, name: str, value: Any, line: int, probability: float) -> None:
+    """Set a field a picker chose, the line it came from and the picker's probability."""
+    result.metadata[name] = value
+    result.sources[name] = line
+    result.confidence[name] = probability
 
 
 def _choose_published(
@@ -247,9 +254,7 @@ def _choose_published(
         return
     dated = pick_published(paragraphs, reasons, probability, headline)
     if dated is not None:
-        when, line, _ = dated
-        result.metadata["published_at"] = when
-        result.sources["published_at"] = line
+        _lift(result, "published_at", *dated)
 
 
 def rule_reasons_and_region(

@@ -89,6 +89,9 @@ class ProcessedDocument:
     # Lifted field -> the position of the line it came from (for ``thresher explain``);
     # fields the source stated are not in it.
     metadata_lines: dict[str, int] = field(default_factory=dict)
+    # Lifted field -> the probability the learned picker that chose it gave its choice
+    # (for ``thresher explain``; fields a rule chose, or the source stated, are not in it).
+    metadata_confidence: dict[str, float] = field(default_factory=dict)
     # Field -> where on an HTML page it was read ("<h1>", "the markup", a line by the
     # headline), for ``thresher explain``.
     metadata_sources: dict[str, str] = field(default_factory=dict)
@@ -447,6 +450,7 @@ def build(prepared: Prepared, source_path: str) -> ProcessedDocument:
         minhash=minhash,
         body_probability=_probabilities(result.body_probability, len(paragraphs)),
         metadata_lines={k: v for k, v in result.sources.items() if not known.get(k)},
+        metadata_confidence={k: v for k, v in result.confidence.items() if not known.get(k)},
         metadata_sources=prepared.known_sources,
     )
 

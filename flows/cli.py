@@ -229,7 +229,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     meta = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in doc.metadata.items()}
     print(f"\nmetadata: {json.dumps(meta, ensure_ascii=False)}")
     if doc.metadata_lines:
-        lines = ", ".join(f"{k} line {v}" for k, v in sorted(doc.metadata_lines.items()))
+        # a field a learned picker chose shows the picker's probability after its line
+        lines = ", ".join(
+            f"{k} line {v}"
+            + (f" (p {doc.metadata_confidence[k]:.2f})" if k in doc.metadata_confidence else "")
+            for k, v in sorted(doc.metadata_lines.items())
+        )
         print(f"lifted from: {lines}")
     if doc.metadata_sources:
         read = "; ".join(f"{k} from {v}" for k, v in sorted(doc.metadata_sources.items()))

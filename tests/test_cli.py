@@ -46,14 +46,20 @@ def test_explain_marks_every_paragraph(tmp_path: Path) -> None:
     cookie = next(line for line in lines if "- cookie_banner" in line)
     assert cookie.split()[1] == "-"
     # Every lifted field says which line it came from.
+    # A field a learned picker chose shows its probability: "title line 4 (p 0.83)".
     lifted = next(line for line in lines if line.startswith("lifted from:"))
     by_field = dict(
         part.split(" line ") for part in lifted.removeprefix("lifted from: ").split(", ")
     )
+    line_of = {name: value.split(" (p ")[0] for name, value in by_field.items()}
     author_line = next(line for line in lines if "- byline" in line)
-    assert by_field["author"] == author_line.split()[0]
+    assert line_of["author"] == author_line.split()[0]
     title_line = next(line for line in lines if "- title" in line)
-    assert by_field["title"] == title_line.split()[0]
+    assert line_of["title"] == title_line.split()[0]
+    picked = [name for name, value in by_field.items() if " (p " in value]
+    assert "title" in picked
+    for name in picked:
+        assert 0.0 <= float(by_field[name].split(" (p ")[1].rstrip(")")) <= 1.0
 
 
 def test_explain_reports_an_unreadable_file(tmp_path: Path) -> None:
