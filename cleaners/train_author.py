@@ -14,7 +14,7 @@ import numpy as np
 
 from cleaners import author, scorer
 from cleaners.train_scorer import PageLines
-from cleaners.train_title import THRESHOLDS, Rows, first_pass, fit_picker, out_of_fold
+from cleaners.train_title import Rows, first_pass, fit_picker, out_of_fold, print_trade_off
 
 
 def candidate_rows(
@@ -45,19 +45,4 @@ def cross_validate(pages: Sequence[PageLines], rows: Sequence[Rows], folds: int)
     author that get a right one, and of those whose gold names none that get one anyway
     (out-of-fold, grouped by site)."""
     found = out_of_fold(pages, rows, folds, author.FEATURE_NAMES)
-    by_type: dict[str, list[tuple[bool, float, bool]]] = {}
-    for page, (p, ok, _) in zip(pages, found, strict=True):
-        by_type.setdefault(page.page_type, []).append((bool(page.author), p, ok))
-    for page_type, scored in sorted(by_type.items()):
-        signed = [(p, ok) for has, p, ok in scored if has]
-        unsigned = [p for has, p, _ in scored if not has]
-        for threshold in THRESHOLDS:
-            if page_type != "article" and threshold != author.MIN_PROBABILITY:
-                continue
-            right = np.mean([ok and p >= threshold for p, ok in signed]) if signed else 0.0
-            given = np.mean([p >= threshold for p in unsigned]) if unsigned else 0.0
-            print(
-                f"  author {page_type}, min probability {threshold}: right {right:.3f} of "
-                f"{len(signed)} with a gold author, one given on {given:.3f} of {len(unsigned)} "
-                "without"
-            )
+    print_trade_off("author", pages, found, lambda p: bool(p.author), author.MIN_PROBABILITY)

@@ -15,7 +15,7 @@ import numpy as np
 
 from cleaners import published, scorer
 from cleaners.train_scorer import PageLines
-from cleaners.train_title import THRESHOLDS, Rows, first_pass, fit_picker, out_of_fold
+from cleaners.train_title import Rows, first_pass, fit_picker, out_of_fold, print_trade_off
 
 
 def candidate_rows(
@@ -46,19 +46,4 @@ def cross_validate(pages: Sequence[PageLines], rows: Sequence[Rows], folds: int)
     that get the right day, and of those whose gold has none that get a date anyway
     (out-of-fold, grouped by site; the picker alone, without the rules behind it)."""
     found = out_of_fold(pages, rows, folds, published.FEATURE_NAMES)
-    by_type: dict[str, list[tuple[bool, float, bool]]] = {}
-    for page, (p, ok, _) in zip(pages, found, strict=True):
-        by_type.setdefault(page.page_type, []).append((bool(page.published), p, ok))
-    for page_type, scored in sorted(by_type.items()):
-        dated = [(p, ok) for has, p, ok in scored if has]
-        undated = [p for has, p, _ in scored if not has]
-        for threshold in THRESHOLDS:
-            if page_type != "article" and threshold != published.MIN_PROBABILITY:
-                continue
-            right = np.mean([ok and p >= threshold for p, ok in dated]) if dated else 0.0
-            given = np.mean([p >= threshold for p in undated]) if undated else 0.0
-            print(
-                f"  date {page_type}, min probability {threshold}: right {right:.3f} of "
-                f"{len(dated)} with a gold date, one given on {given:.3f} of {len(undated)} "
-                "without"
-            )
+    print_trade_off("date", pages, found, lambda p: bool(p.published), published.MIN_PROBABILITY)

@@ -16,7 +16,7 @@ unless its first line is one.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -108,6 +108,35 @@ def out_of_fold(
         for k in test:
             found[k] = best_candidate(model, rows[k])
     return found
+
+
+def print_trade_off(
+    field: str,
+    pages: Sequence[PageLines],
+    found: Sequence[tuple[float, bool, int | None]],
+    has_gold: Callable[[PageLines], bool],
+    min_probability: float,
+) -> None:
+    """Per page type and probability threshold (every one of ``THRESHOLDS`` for the
+    articles, ``min_probability`` for the others): the share of pages with a gold value
+    whose picked value is right, and of those without one that get a value anyway, from
+    a picker's out-of-fold ``found``."""
+    by_type: dict[str, list[tuple[bool, float, bool]]] = {}
+    for page, (p, ok, _) in zip(pages, found, strict=True):
+        by_type.setdefault(page.page_type, []).append((has_gold(page), p, ok))
+    for page_type, scored in sorted(by_type.items()):
+        with_gold = [(p, ok) for has, p, ok in scored if has]
+        without = [p for has, p, _ in scored if not has]
+        for threshold in THRESHOLDS:
+            if page_type != "article" and threshold != min_probability:
+                continue
+            right = np.mean([ok and p >= threshold for p, ok in with_gold]) if with_gold else 0.0
+            given = np.mean([p >= threshold for p in without]) if without else 0.0
+            print(
+                f"  {field} {page_type}, min probability {threshold}: right {right:.3f} of "
+                f"{len(with_gold)} with a gold {field}, one given on {given:.3f} of "
+                f"{len(without)} without"
+            )
 
 
 def cross_validate(
