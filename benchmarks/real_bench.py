@@ -3,6 +3,7 @@ aeb-dev: the 1,359 that are not empty, from about 1,200 sites), with trafilatura
 datatrove's C4 line rules on the same pages as references, in the same run.
 
     .venv/bin/python benchmarks/real_bench.py --docs 10000 [--work /tmp/real-bench]
+        [--prefect-share-docs 2000]
 
 Reports:
 
@@ -16,7 +17,11 @@ Reports:
 - ``thresher ingest`` end to end with default settings on ``--docs`` documents: the real
   pages replicated, each copy with a marker word inserted after the first word of every
   paragraph (so cross-document dedup cannot shortcut the work): wall time, documents/s,
-  MB/s, peak RSS of the process tree, and the flow's seconds per stage.
+  MB/s, peak RSS of the process tree, and the flow's seconds per stage;
+- Prefect's share of wall time: ``thresher ingest --workers 1`` on the first
+  ``--prefect-share-docs`` documents of such a corpus (2,000 by default) against the same
+  batches read, cleaned, deduplicated and written by the same functions in a plain loop
+  in the benchmark's process (``ingest_bench.plain``).
 
 Pages stay in ../shared: the corpus is written under WORK (a temporary folder by default).
 """
@@ -35,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.ingest_bench import ingest, run_env, time_cleaning  # noqa: E402
+from benchmarks.ingest_bench import ingest, plain, run_env, time_cleaning  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 LETTERS = "bcdfghjklmnpqrstvwxz"
@@ -131,6 +136,12 @@ def _arguments() -> argparse.Namespace:
     ap.add_argument("--docs", type=int, default=10_000)
     ap.add_argument("--work", type=Path, help="write the corpus and output here")
     ap.add_argument(
+        "--prefect-share-docs",
+        type=int,
+        default=2_000,
+        help="documents of the run that measures Prefect's share of wall time (0: skip)",
+    )
+    ap.add_argument(
         "--cleaning-only",
         action="store_true",
         help="only time cleaning alone, with and without the line scorer",
@@ -181,6 +192,26 @@ def _ingest_row(work: Path, all_pages: list, docs: int) -> dict:
     }
 
 
+def _prefect_share(work: Path, all_pages: list, docs: int) -> dict:
+    """Prefect's share of an ingest's wall time: ``thresher ingest`` on one core
+    (``--workers 1``: the flow's own threads) against the same batches cleaned, deduplicated
+    and written by the same functions in a plain loop in this process, on ``docs``
+    documents of the corpus."""
+    raw, curated = work / "raw-share", work / "curated-share"
+    shutil.rmtree(raw, ignore_errors=True)
+    write_corpus(raw, all_pages, docs)
+    shutil.rmtree(curated, ignore_errors=True)
+    flow_s = ingest(raw, curated, 1, run_env(work))["wall_s"]
+    shutil.rmtree(curated, ignore_errors=True)
+    plain_s = plain(raw, curated)
+    return {
+        "docs": docs,
+        "flow_1core_s": round(flow_s, 1),
+        "plain_1core_s": round(plain_s, 1),
+        "prefect_share": round(1 - plain_s / flow_s, 3),
+    }
+
+
 def main() -> int:
     args = _arguments()
     work = args.work or Path(tempfile.mkdtemp(prefix="thresher-real-"))
@@ -205,8 +236,22 @@ def main() -> int:
         f"ingest vs trafilatura: {row['docs_per_s'] / traf['pages_per_s']:.2f}x; "
         + (f"vs C4 rules: {row['docs_per_s'] / c4['docs_per_s']:.3f}x" if c4 else "")
     )
+    share = (
+        _prefect_share(work, all_pages, args.prefect_share_docs)
+        if args.prefect_share_docs
+        else None
+    )
+    if share:
+        print(
+            f"Prefect's share of wall time, {share['docs']} documents on one core: "
+            f"{share['prefect_share']:.1%} (flow {share['flow_1core_s']} s, the same work "
+            f"without Prefect {share['plain_1core_s']} s)"
+        )
     (work / "results.json").write_text(
-        json.dumps({"alone": alone, "trafilatura": traf, "c4": c4, "ingest": row}, indent=1)
+        json.dumps(
+            {"alone": alone, "trafilatura": traf, "c4": c4, "ingest": row, "prefect": share},
+            indent=1,
+        )
     )
     return 0
 
