@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -249,10 +250,17 @@ def _choose_published(
     """Lift the publication date from the first pass's view (``cleaners.published``),
     after the rules and the furniture lines have had their say: the picker's date
     replaces their ``published_at``; an ``updated_at`` they read stays. A date the source
-    states is never replaced."""
+    states is never replaced, and one after the source's ``fetched_at`` is never picked."""
     if known.get("published_at"):
         return
-    dated = pick_published(paragraphs, reasons, probability, headline)
+    fetched = known.get("fetched_at")
+    dated = pick_published(
+        paragraphs,
+        reasons,
+        probability,
+        headline,
+        fetched if isinstance(fetched, datetime) else None,
+    )
     if dated is not None:
         _lift(result, "published_at", *dated)
 

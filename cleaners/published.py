@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -199,9 +199,12 @@ def pick_published(
     reasons: Sequence[str | None],
     probability: Sequence[float],
     headline: int | None,
+    fetched_at: datetime | None = None,
 ) -> tuple[datetime, int, float] | None:
     """The publication date, the line it was read from and the model's probability, or
-    None when no date is likely enough (``MIN_PROBABILITY``).
+    None when no date is likely enough (``MIN_PROBABILITY``). With ``fetched_at`` (the
+    source's), a date after the day the page was fetched is never chosen: a page cannot
+    have been published after it was read (an event's date, "Join us on March 3, 2027").
 
     >>> lines = ["Today: Friday, December 19, 2025", "Council raises school budget",
     ...          "By Jane Doe", "Published March 3, 2025", "The regional council voted on "
@@ -213,8 +216,15 @@ def pick_published(
     ...                                [nan, nan, nan, nan, 0.95, 0.1, 0.2], 1)
     >>> when.date().isoformat(), line
     ('2025-03-03', 3)
+    >>> fetched = datetime.fromisoformat("2025-03-01T08:00:00+00:00")  # before every date
+    >>> pick_published(lines, ["dateline", "title", "byline", "dateline", None, "not_body",
+    ...                "not_body"], [nan, nan, nan, nan, 0.95, 0.1, 0.2], 1, fetched)
     """
     found, x = published_features(paragraphs, reasons, probability, headline)
+    if fetched_at is not None:
+        latest = fetched_at.date() + timedelta(days=1)  # time zones: the fetch's next day
+        possible = [k for k, (_, when) in enumerate(found) if when.date() <= latest]
+        found, x = [found[k] for k in possible], x[possible]
     if not found:
         return None
     best, p = shipped_published_model().best_row(x)

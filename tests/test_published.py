@@ -101,3 +101,20 @@ def test_a_stated_date_is_never_replaced() -> None:
     picked = process_document(text.encode(), "budget.txt")
     assert picked.metadata["published_at"].date().isoformat() == "2025-03-03"
     assert picked.metadata_lines["published_at"] == 1
+
+
+def test_a_date_after_the_fetch_is_never_the_publication_date() -> None:
+    text = (
+        "Council raises school budget\n\nNext meeting: March 3, 2027 | Town Hall\n\n"
+        "Published November 18, 2026\n\n" + BODY
+    )
+    fetched = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    doc = process_document(text.encode(), "budget.txt", sidecar={"fetched_at": fetched})
+    assert doc.metadata["published_at"].date().isoformat() == "2026-11-18"
+    # without a fetch time there is nothing to hold the meeting's date against
+    lines = ["Council raises school budget", "Next meeting: March 3, 2027 | Town Hall", BODY]
+    found, _ = published.published_features(lines, ["title", None, None], [NAN, 0.3, 0.95], 0)
+    assert [when.year for _, when in found] == [2027]
+    assert (
+        published.pick_published(lines, ["title", None, None], [NAN, 0.3, 0.95], 0, fetched) is None
+    )
