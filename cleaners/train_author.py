@@ -14,7 +14,13 @@ import numpy as np
 
 from cleaners import author, scorer
 from cleaners.train_scorer import PageLines
-from cleaners.train_title import Rows, first_pass, fit_picker, out_of_fold, print_trade_off
+from cleaners.train_title import (
+    Rows,
+    fit_picker,
+    out_of_fold,
+    print_trade_off,
+    rows_after_first_pass,
+)
 
 
 def candidate_rows(
@@ -26,14 +32,15 @@ def candidate_rows(
 ) -> list[Rows]:
     """Per page, the lines names were read from, their feature rows and whether each
     name is the gold author's."""
-    rows = []
-    for page, page_logits, headline in zip(pages, logits, headlines, strict=True):
-        reasons, probability = first_pass(page, page_logits, switch_cost, threshold)
-        names, x = author.author_features(page.paragraphs, reasons, probability, headline)
-        gold = page.author
-        y = np.array([bool(gold) and author.author_matches(n, gold) for _, n in names], dtype=bool)
-        rows.append(([line for line, _ in names], x, y))
-    return rows
+    return rows_after_first_pass(
+        pages,
+        logits,
+        switch_cost,
+        threshold,
+        headlines,
+        author.author_features,
+        lambda page, name: bool(page.author) and author.author_matches(name, page.author),
+    )
 
 
 def fit_author_model(rows: Sequence[Rows]) -> scorer.TreeEnsemble:

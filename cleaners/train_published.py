@@ -15,7 +15,13 @@ import numpy as np
 
 from cleaners import published, scorer
 from cleaners.train_scorer import PageLines
-from cleaners.train_title import Rows, first_pass, fit_picker, out_of_fold, print_trade_off
+from cleaners.train_title import (
+    Rows,
+    fit_picker,
+    out_of_fold,
+    print_trade_off,
+    rows_after_first_pass,
+)
 
 
 def candidate_rows(
@@ -27,14 +33,15 @@ def candidate_rows(
 ) -> list[Rows]:
     """Per page, the lines dates were read from, their feature rows and whether each date
     falls on the gold day."""
-    rows = []
-    for page, page_logits, headline in zip(pages, logits, headlines, strict=True):
-        reasons, probability = first_pass(page, page_logits, switch_cost, threshold)
-        found, x = published.published_features(page.paragraphs, reasons, probability, headline)
-        day = page.published
-        y = np.array([bool(day) and when.date().isoformat() == day for _, when in found])
-        rows.append(([line for line, _ in found], x, y.astype(bool)))
-    return rows
+    return rows_after_first_pass(
+        pages,
+        logits,
+        switch_cost,
+        threshold,
+        headlines,
+        published.published_features,
+        lambda page, when: bool(page.published) and when.date().isoformat() == page.published,
+    )
 
 
 def fit_published_model(rows: Sequence[Rows]) -> scorer.TreeEnsemble:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -108,6 +109,27 @@ def out_of_fold(
         for k in test:
             found[k] = best_candidate(model, rows[k])
     return found
+
+
+def rows_after_first_pass(
+    pages: Sequence[PageLines],
+    logits: Sequence[np.ndarray],
+    switch_cost: float,
+    threshold: float,
+    headlines: Sequence[int | None],
+    describe: Callable[..., tuple[list[tuple[int, Any]], np.ndarray]],
+    is_right: Callable[[PageLines, Any], bool],
+) -> list[Rows]:
+    """Per page, the candidates a picker's ``describe`` reads from the first pass's view
+    and the picked headline (``author.author_features``, ``published.published_features``:
+    (line, value) pairs and their feature rows), and whether each value is right."""
+    rows = []
+    for page, page_logits, headline in zip(pages, logits, headlines, strict=True):
+        reasons, probability = first_pass(page, page_logits, switch_cost, threshold)
+        found, x = describe(page.paragraphs, reasons, probability, headline)
+        y = np.array([is_right(page, value) for _, value in found], dtype=bool)
+        rows.append(([line for line, _ in found], x, y))
+    return rows
 
 
 def print_trade_off(
