@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -101,8 +102,47 @@ def has_date(text: str) -> bool:
     return bool(dated or TIME.search(text) or RELATIVE.search(text))
 
 
-def parse_date(text: str) -> datetime | None:
-    """The absolute date and time a dateline states, as UTC, or None.
+# An all-numeric date ("8/1/2025", "19.12.2025"): day and month in either order.
+_NUMERIC_DATE = re.compile(r"(?<![\d./])(\d{1,2})([./])(\d{1,2})\2(\d{2,4})(?![\d./])")
+
+
+def numeric_order(text: str) -> bool | None:
+    """How a page writes its all-numeric dates: True when some put the month first
+    ("12/19/2025") and none the day, False for the reverse ("19/12/2025", "19.12.2025"),
+    None when the page gives no evidence (only dates both ways could read, or both
+    orders). A page keeps one order, so its unambiguous dates tell how to read "8/1/2025".
+
+    >>> numeric_order("Posted 12/19/2025 | Updated 8/1/2025"), numeric_order("am 19.12.2025")
+    (True, False)
+    >>> numeric_order("8/1/2025") is None
+    True
+    """
+    month_first = day_first = False
+    for m in _NUMERIC_DATE.finditer(text):
+        first, second = int(m.group(1)), int(m.group(3))
+        if first > 12 >= second:
+            day_first = True
+        elif second > 12 >= first:
+            month_first = True
+    if month_first != day_first:
+        return month_first
+    return None
+
+
+def writes_month_first(lines: Iterable[str]) -> bool:
+    """Whether a page's lines show that it writes numeric dates month first
+    (``numeric_order``).
+
+    >>> writes_month_first(["Posted 12/19/2025", "8/1/2025"]), writes_month_first(["8/1/2025"])
+    (True, False)
+    """
+    return numeric_order("\n".join(lines)) is True
+
+
+def parse_date(text: str, month_first: bool = False) -> datetime | None:
+    """The absolute date and time a dateline states, as UTC, or None. An all-numeric
+    date is read day first ("8/1/2025": 8 January) unless ``month_first`` (the page's
+    ``numeric_order``) says the page writes the month first.
 
     >>> parse_date("Updated 01:23, 21-Nov-2024")
     datetime.datetime(2024, 11, 21, 1, 23, tzinfo=datetime.timezone.utc)
@@ -114,6 +154,8 @@ def parse_date(text: str) -> datetime | None:
     (datetime.date(2025, 12, 17), datetime.date(2025, 4, 29))
     >>> parse_date("Published 3 hours ago") is None
     True
+    >>> parse_date("8/1/2025").date(), parse_date("8/1/2025", month_first=True).date()
+    (datetime.date(2025, 1, 8), datetime.date(2025, 8, 1))
     """
     date = DATE.search(text)
     if not date:
@@ -126,7 +168,9 @@ def parse_date(text: str) -> datetime | None:
     clock = re.sub(r"(\d)[.h](\d)", r"\1:\2", time.group(0)) if time else ""
     numeric = bool(re.fullmatch(r"\d{1,2}[./]\d{1,2}[./]\d{2,4}", date.group(0)))
     try:
-        parsed = date_parser.parse(f"{span} {clock}".strip(), dayfirst=numeric, fuzzy=True)
+        parsed = date_parser.parse(
+            f"{span} {clock}".strip(), dayfirst=numeric and not month_first, fuzzy=True
+        )
     except (ValueError, OverflowError):
         return None
     if parsed.tzinfo is None:

@@ -302,7 +302,7 @@ def find_dateline(page: Page) -> Detection:
         name = " ".join(rest_words)
         if len(rest_words) > 1 and not _is_person_name(name):
             continue
-        when = dates.parse_date(key)
+        when = dates.parse_date(key, page.month_first)
         if when is None and isinstance(fetched, datetime):  # "3 hours ago": from the fetch
             when = dates.parse_relative(key, fetched)
         if rest_words and (rest.endswith(":") or not _readable_date(key, when)):
@@ -351,6 +351,7 @@ def dated_metadata_line(paragraphs: Sequence[str], start: int) -> tuple[str, dat
     filler, by = patterns.word_regex("dateline"), patterns.word_regex("byline")
     updated = patterns.word_regex("updated")
     first_update: tuple[str, datetime, int] | None = None
+    month_first = dates.writes_month_first(paragraphs)
     lo, hi = _near(start, len(paragraphs))
     for i in range(lo, hi):
         key = patterns.match_key(paragraphs[i])
@@ -358,7 +359,7 @@ def dated_metadata_line(paragraphs: Sequence[str], start: int) -> tuple[str, dat
             continue
         if not (filler.search(key) or by.search(key) or _META_SEPARATOR.search(key)):
             continue
-        when = dates.parse_date(key)
+        when = dates.parse_date(key, month_first)
         if when is None:
             continue
         if not updated.search(key):
@@ -389,6 +390,7 @@ def date_near_headline(lines: Sequence[str], at: int) -> tuple[datetime, int] | 
     True
     """
     updated = patterns.word_regex("updated")
+    month_first = dates.writes_month_first(lines)
     below = range(at + 1, min(len(lines), at + 1 + HEADLINE_DATE_BELOW))
     above = range(at - 1, max(-1, at - 1 - HEADLINE_DATE_ABOVE), -1)
     for i in [*below, *above]:
@@ -397,7 +399,7 @@ def date_near_headline(lines: Sequence[str], at: int) -> tuple[datetime, int] | 
             continue
         if not dates.has_date(key) or updated.search(key):
             continue
-        when = dates.parse_date(key)
+        when = dates.parse_date(key, month_first)
         if when is not None:
             return when, i
     return None

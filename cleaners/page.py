@@ -10,7 +10,7 @@ from functools import cached_property, lru_cache
 from itertools import filterfalse
 from typing import Any
 
-from cleaners import patterns
+from cleaners import dates, patterns
 from cleaners.patterns import match_key
 
 # A paragraph counts as article body when it has at least this many words and ends a
@@ -196,6 +196,12 @@ class Page:
     def found(self, name: str, i: int) -> bool:
         """Whether an entry of the searched category ``name`` occurs in paragraph ``i``."""
         return patterns.found_among(name, self.keys[i], self.pattern_entries[i])
+
+    @cached_property
+    def month_first(self) -> bool:
+        """Whether the page writes numeric dates month first ("12/19/2025";
+        ``dates.numeric_order``): how its "8/1/2025" is read."""
+        return dates.writes_month_first(self.keys)
 
     @cached_property
     def word_counts(self) -> list[int]:

@@ -43,9 +43,9 @@ MAX_WORDS = 30
 DATES_PER_LINE = 3
 # Below this probability no date is taken: the rules' date, if any, stays. Chosen on the
 # cross-validated trade-off (``train_published``; out-of-fold picks with the rules behind
-# them on wcxb-dev's articles: the right day on 0.726, 0.725, 0.725 and 0.720 of the dated
-# ones at 0.1, 0.2, 0.3 and 0.5, against 0.687 for the rules alone; a date given to 19.5%
-# of the undated ones at 0.1 and 18.7% from 0.2 up, 18.9% by the rules alone).
+# them on wcxb-dev's articles: the right day on 0.733, 0.732, 0.730 and 0.721 of the dated
+# ones at 0.1, 0.2, 0.3 and 0.5, against 0.694 for the rules alone; a date given to 19.5%
+# of the undated ones up to 0.3 and 18.7% from 0.4, 18.7% by the rules alone).
 MIN_PROBABILITY = 0.2
 # "from_headline" when no headline was picked.
 NO_HEADLINE = -99
@@ -86,9 +86,10 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
-def _dates_in(key: str) -> list[tuple[datetime, int, int]]:
+def _dates_in(key: str, month_first: bool = False) -> list[tuple[datetime, int, int]]:
     """The absolute dates a line states, as (date, start, end of its span), in order
-    (each read with the time that follows it, if any).
+    (each read with the time around it, if any; an all-numeric one month first if
+    ``month_first``).
 
     >>> [(d.date().isoformat(), s) for d, s, _ in _dates_in("Published: Mar 8, 2024 · "
     ...                                                     "Modified: May 19, 2025")]
@@ -101,7 +102,7 @@ def _dates_in(key: str) -> list[tuple[datetime, int, int]]:
     for m in dates.DATE.finditer(key):
         # from the end of the date before: the first date there is this one, and a time
         # on either side of it goes with it ("Updated 01:23, 21-Nov-2024")
-        when = dates.parse_date(key[previous_end:])
+        when = dates.parse_date(key[previous_end:], month_first)
         previous_end = m.end()
         if when is not None:
             found.append((when, m.start(), m.end()))
@@ -125,6 +126,7 @@ def published_features(
     updated = patterns.word_regex("updated")
     heading = patterns.word_regex("dateline")
     byline = patterns.word_regex("byline")
+    month_first = dates.writes_month_first(paragraphs)
     found: list[tuple[int, datetime]] = []
     rows: list[list[float]] = []
     for i in range(lo, hi):
@@ -132,7 +134,7 @@ def published_features(
         count = word_count(key)
         if count > MAX_WORDS or ends_sentence(key) or not dates.has_date(key):
             continue
-        stated = _dates_in(key)
+        stated = _dates_in(key, month_first)
         besides = len(words(dates.strip_dates(key)))
         p = probability[i]
         previous_end = 0

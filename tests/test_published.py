@@ -118,3 +118,21 @@ def test_a_date_after_the_fetch_is_never_the_publication_date() -> None:
     assert (
         published.pick_published(lines, ["title", None, None], [NAN, 0.3, 0.95], 0, fetched) is None
     )
+
+
+@pytest.mark.parametrize(
+    ("elsewhere", "dateline", "day"),
+    [
+        ("Comment posted 12/19/2025", "8/1/2025", "2025-08-01"),  # the page writes month first
+        ("Kommentar vom 19.12.2025", "08.01.2025", "2025-01-08"),  # day first
+        ("", "8/1/2025", "2025-01-08"),  # no evidence: day first, as most of the world
+    ],
+)
+def test_a_numeric_date_is_read_in_the_order_the_page_writes(
+    elsewhere: str, dateline: str, day: str
+) -> None:
+    lines = ["Council raises school budget", "By Jane Doe", dateline, BODY, BODY + " Yes."]
+    if elsewhere:
+        lines.append(elsewhere)
+    doc = process_document("\n\n".join(lines).encode(), "budget.txt")
+    assert doc.metadata["published_at"].date().isoformat() == day
