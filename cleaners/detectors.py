@@ -351,7 +351,7 @@ def dated_metadata_line(paragraphs: Sequence[str], start: int) -> tuple[str, dat
     filler, by = patterns.word_regex("dateline"), patterns.word_regex("byline")
     updated = patterns.word_regex("updated")
     first_update: tuple[str, datetime, int] | None = None
-    month_first = dates.writes_month_first(paragraphs)
+    month_first: bool | None = None  # the page's numeric order, read at the first date
     lo, hi = _near(start, len(paragraphs))
     for i in range(lo, hi):
         key = patterns.match_key(paragraphs[i])
@@ -359,6 +359,8 @@ def dated_metadata_line(paragraphs: Sequence[str], start: int) -> tuple[str, dat
             continue
         if not (filler.search(key) or by.search(key) or _META_SEPARATOR.search(key)):
             continue
+        if month_first is None:
+            month_first = dates.writes_month_first(paragraphs)
         when = dates.parse_date(key, month_first)
         if when is None:
             continue
@@ -390,7 +392,7 @@ def date_near_headline(lines: Sequence[str], at: int) -> tuple[datetime, int] | 
     True
     """
     updated = patterns.word_regex("updated")
-    month_first = dates.writes_month_first(lines)
+    month_first: bool | None = None  # the page's numeric order, read at the first date
     below = range(at + 1, min(len(lines), at + 1 + HEADLINE_DATE_BELOW))
     above = range(at - 1, max(-1, at - 1 - HEADLINE_DATE_ABOVE), -1)
     for i in [*below, *above]:
@@ -399,6 +401,8 @@ def date_near_headline(lines: Sequence[str], at: int) -> tuple[datetime, int] | 
             continue
         if not dates.has_date(key) or updated.search(key):
             continue
+        if month_first is None:
+            month_first = dates.writes_month_first(lines)
         when = dates.parse_date(key, month_first)
         if when is not None:
             return when, i

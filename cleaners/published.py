@@ -126,7 +126,7 @@ def published_features(
     updated = patterns.word_regex("updated")
     heading = patterns.word_regex("dateline")
     byline = patterns.word_regex("byline")
-    month_first = dates.writes_month_first(paragraphs)
+    month_first: bool | None = None  # the page's numeric order, read at the first date
     found: list[tuple[int, datetime]] = []
     rows: list[list[float]] = []
     for i in range(lo, hi):
@@ -134,8 +134,16 @@ def published_features(
         count = word_count(key)
         if count > MAX_WORDS or ends_sentence(key) or not dates.has_date(key):
             continue
+        if month_first is None:
+            month_first = dates.writes_month_first(paragraphs)
         stated = _dates_in(key, month_first)
-        besides = len(words(dates.strip_dates(key)))
+        undated = dates.strip_dates(key)
+        line = [
+            count,
+            len(words(undated)),
+            not words(heading.sub(" ", undated)),
+        ]
+        marks = [bool(byline.search(key)), bool(dates.TIME.search(key))]
         p = probability[i]
         previous_end = 0
         for k, (when, begin, end) in enumerate(stated):
@@ -147,15 +155,12 @@ def published_features(
                 [
                     i - start,
                     NO_HEADLINE if headline is None else i - headline,
-                    count,
-                    besides,
-                    not words(heading.sub(" ", dates.strip_dates(key))),
+                    *line,
                     k,
                     len(stated),
                     bool(updated.search(before)),
                     bool(heading.search(before)),
-                    bool(byline.search(key)),
-                    bool(dates.TIME.search(key)),
+                    *marks,
                     span[:4].isdigit(),
                     not any(c.isalpha() for c in span),
                     *(reasons[i] == r for r in REASON_COLUMNS),
