@@ -356,19 +356,21 @@ def _train_pickers(
     scorer.save_model(args.title_out, train_title.fit_picker(rows, title.FEATURE_NAMES))
     print(f"wrote {args.title_out} ({time.time() - started:.0f} s)")
     real = [k for k, p in enumerate(pages) if p.page_type != "clean"]
-    signed = [pages[k] for k in real]
-    author_rows = train_author.candidate_rows(
-        signed, [logits[k] for k in real], switch_cost, threshold, [headlines[k] for k in real]
-    )
-    train_author.cross_validate(signed, author_rows, args.cv)
-    scorer.save_model(args.author_out, train_author.fit_author_model(author_rows))
-    print(f"wrote {args.author_out} ({time.time() - started:.0f} s)")
-    date_rows = train_published.candidate_rows(
-        signed, [logits[k] for k in real], switch_cost, threshold, [headlines[k] for k in real]
-    )
-    train_published.cross_validate(signed, date_rows, args.cv)
-    scorer.save_model(args.published_out, train_published.fit_published_model(date_rows))
-    print(f"wrote {args.published_out} ({time.time() - started:.0f} s)")
+    for picker, out in (
+        (train_author.AUTHOR_PICKER, args.author_out),
+        (train_published.DATE_PICKER, args.published_out),
+    ):
+        model = train_title.train_candidate_picker(
+            picker,
+            [pages[k] for k in real],
+            [logits[k] for k in real],
+            switch_cost,
+            threshold,
+            [headlines[k] for k in real],
+            args.cv,
+        )
+        scorer.save_model(out, model)
+        print(f"wrote {out} ({time.time() - started:.0f} s)")
 
 
 def main(argv: list[str] | None = None) -> int:

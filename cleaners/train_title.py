@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -111,46 +112,61 @@ def out_of_fold(
     return found
 
 
-def rows_after_first_pass(
+@dataclass(frozen=True)
+class CandidatePicker:
+    """A picker that chooses one of the values its ``describe`` reads from the first
+    pass's view and the picked headline (the author among names, the publication date
+    among dates): how it is described, where its gold is, and when a value is right."""
+
+    field: str  # "author", "date": what the cross-validation prints
+    describe: Callable[..., tuple[list[tuple[int, Any]], np.ndarray]]
+    names: tuple[str, ...]  # the feature columns ``describe`` fills
+    min_probability: float
+    gold: Callable[[PageLines], str]  # the page's gold value ("" when it has none)
+    is_right: Callable[[str, Any], bool]  # (gold, candidate value)
+
+
+def train_candidate_picker(
+    picker: CandidatePicker,
     pages: Sequence[PageLines],
     logits: Sequence[np.ndarray],
     switch_cost: float,
     threshold: float,
     headlines: Sequence[int | None],
-    describe: Callable[..., tuple[list[tuple[int, Any]], np.ndarray]],
-    is_right: Callable[[PageLines, Any], bool],
-) -> list[Rows]:
-    """Per page, the candidates a picker's ``describe`` reads from the first pass's view
-    and the picked headline (``author.author_features``, ``published.published_features``:
-    (line, value) pairs and their feature rows), and whether each value is right."""
-    rows = []
+    folds: int,
+) -> scorer.TreeEnsemble:
+    """Describe every page's candidates as the first pass of cleaning leaves the page
+    (``first_pass``, with the headline picked out of fold), print the picker's
+    cross-validated trade-off per page type and threshold (grouped by site), and fit it on
+    every page."""
+    rows: list[Rows] = []
     for page, page_logits, headline in zip(pages, logits, headlines, strict=True):
         reasons, probability = first_pass(page, page_logits, switch_cost, threshold)
-        found, x = describe(page.paragraphs, reasons, probability, headline)
-        y = np.array([is_right(page, value) for _, value in found], dtype=bool)
+        found, x = picker.describe(page.paragraphs, reasons, probability, headline)
+        gold = picker.gold(page)
+        y = np.array([bool(gold) and picker.is_right(gold, v) for _, v in found], dtype=bool)
         rows.append(([line for line, _ in found], x, y))
-    return rows
+    _print_trade_off(picker, pages, out_of_fold(pages, rows, folds, picker.names))
+    return fit_picker(rows, picker.names)
 
 
-def print_trade_off(
-    field: str,
+def _print_trade_off(
+    picker: CandidatePicker,
     pages: Sequence[PageLines],
     found: Sequence[tuple[float, bool, int | None]],
-    has_gold: Callable[[PageLines], bool],
-    min_probability: float,
 ) -> None:
     """Per page type and probability threshold (every one of ``THRESHOLDS`` for the
-    articles, ``min_probability`` for the others): the share of pages with a gold value
-    whose picked value is right, and of those without one that get a value anyway, from
-    a picker's out-of-fold ``found``."""
+    articles, the picker's own for the others): the share of pages with a gold value
+    whose picked value is right, and of those without one that get a value anyway."""
+    field = picker.field
     by_type: dict[str, list[tuple[bool, float, bool]]] = {}
     for page, (p, ok, _) in zip(pages, found, strict=True):
-        by_type.setdefault(page.page_type, []).append((has_gold(page), p, ok))
+        by_type.setdefault(page.page_type, []).append((bool(picker.gold(page)), p, ok))
     for page_type, scored in sorted(by_type.items()):
         with_gold = [(p, ok) for has, p, ok in scored if has]
         without = [p for has, p, _ in scored if not has]
         for threshold in THRESHOLDS:
-            if page_type != "article" and threshold != min_probability:
+            if page_type != "article" and threshold != picker.min_probability:
                 continue
             right = np.mean([ok and p >= threshold for p, ok in with_gold]) if with_gold else 0.0
             given = np.mean([p >= threshold for p in without]) if without else 0.0

@@ -15,6 +15,11 @@ from schemas.tables import TABLES
 
 # The data-driven cleaning cases (label, input, expected), one JSON file per category.
 CASES = Path(__file__).resolve().parent / "cases"
+# A paragraph of article prose for the metadata pickers' written pages.
+PROSE = (
+    "The regional council voted on Tuesday to raise the school budget by four percent, "
+    "after a long debate about teachers' pay and new classrooms."
+)
 
 NOUNS = ["council", "harbour", "school", "bridge", "library", "market", "festival", "clinic"]
 PLACES = ["Northport", "Eastbay", "Millbrook", "Southend", "Kingsford", "Ashdale"]

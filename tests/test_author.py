@@ -11,12 +11,10 @@ import pytest
 from cleaners import author
 from cleaners.clean import clean_document
 from cleaners.segment import split_paragraphs
+from tests.helpers import PROSE
 
 NAN = math.nan
-BODY = (
-    "The regional council voted on Tuesday to raise the school budget by four percent, "
-    "after a long debate about teachers' pay and new classrooms."
-)
+BODY = PROSE
 COLUMN = {name: k for k, name in enumerate(author.FEATURE_NAMES)}
 
 

@@ -13,12 +13,10 @@ import pytest
 from cleaners import published
 from cleaners.clean import clean_document
 from cleaners.document import process_document
+from tests.helpers import PROSE
 
 NAN = math.nan
-BODY = (
-    "The regional council voted on Tuesday to raise the school budget by four percent, "
-    "after a long debate about teachers' pay and new classrooms."
-)
+BODY = PROSE
 COLUMN = {name: k for k, name in enumerate(published.FEATURE_NAMES)}
 
 
