@@ -55,7 +55,8 @@ BODY_LINES = 60
 # line repeats the headline, sometimes cut short.
 PREFIX_CHARS = 25
 # Below this probability no line is taken for the headline (a page that is all body, a
-# clean feed's article, has none): the rule's choice, if any, stays.
+# clean feed's article, has none): the rule's choice, if any, stays, unless the model
+# ranks another line above it (``choose_headline``).
 MIN_PROBABILITY = 0.1
 # Reason codes whose one-hot columns the model sees (``outside_body``, the rules-only
 # body decision, counts as ``not_body``).
@@ -273,11 +274,42 @@ def shipped_title_model() -> scorer.TreeEnsemble:
     return scorer.read_model(TITLE_MODEL_PATH, FEATURE_NAMES)
 
 
+def choose_headline(
+    candidates: Sequence[int], x: np.ndarray, logits: np.ndarray
+) -> tuple[int, float] | None:
+    """The headline among ``candidates`` (rows ``x``, log-odds ``logits``) and its
+    probability, or None: the best line when it reaches ``MIN_PROBABILITY``. Below it,
+    when the title rule chose one of the candidates (its ``reason:title`` column), the page
+    has a headline: the best line is taken over the rule's when the model ranks it higher
+    (a newsletter blurb the rule took above the headline); otherwise None, and the rule's
+    choice stays.
+
+    >>> rows = np.zeros((3, len(FEATURE_NAMES)))
+    >>> rows[2, _COLUMN["reason:title"]] = 1.0
+    >>> choose_headline([4, 5, 6], rows, np.array([-1.0, 2.0, 0.0]))[0]
+    5
+    >>> choose_headline([4, 5, 6], rows, np.array([-3.0, -2.5, -4.0]))[0]
+    5
+    >>> choose_headline([4, 5, 6], rows, np.array([-3.0, -4.0, -2.5])) is None
+    True
+    """
+    if not candidates:
+        return None
+    best = int(np.argmax(logits))
+    p = 1.0 / (1.0 + math.exp(-float(logits[best])))
+    if p >= MIN_PROBABILITY:
+        return candidates[best], p
+    by_rule = np.flatnonzero(x[:, _COLUMN["reason:title"]])
+    if by_rule.size and logits[best] > logits[by_rule[0]]:
+        return candidates[best], p
+    return None
+
+
 def pick_title(
     paragraphs: Sequence[str], reasons: Sequence[str | None], probability: Sequence[float]
 ) -> tuple[int, float] | None:
     """The position of the page's headline and the model's probability for it, or None
-    when no line is likely enough (``MIN_PROBABILITY``).
+    (``choose_headline``).
 
     >>> lines = ["Newsletter", "Get our weekly tips on gardening delivered to your inbox",
     ...          "Council raises the school budget by four percent", "By Jane Doe",
@@ -291,8 +323,7 @@ def pick_title(
     candidates, x = title_features(paragraphs, reasons, probability)
     if not candidates:
         return None
-    best, p = shipped_title_model().best_row(x)
-    return (candidates[best], p) if p >= MIN_PROBABILITY else None
+    return choose_headline(candidates, x, shipped_title_model().logits(x))
 
 
 # An HTML page's headline (its <h1>) agrees with its metadata title (<title>, og:title)

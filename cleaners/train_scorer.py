@@ -353,7 +353,9 @@ def _train_pickers(
 
     rows = train_title.candidate_rows(pages, logits, switch_cost, threshold)
     headlines = train_title.cross_validate(pages, rows, args.cv)
-    scorer.save_model(args.title_out, train_title.fit_picker(rows, title.FEATURE_NAMES))
+    scorer.save_model(
+        args.title_out, train_title.fit_picker(rows, title.FEATURE_NAMES, train_title.HEADLINE)
+    )
     print(f"wrote {args.title_out} ({time.time() - started:.0f} s)")
     real = [k for k, p in enumerate(pages) if p.page_type != "clean"]
     for picker, out in (
