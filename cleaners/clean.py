@@ -107,6 +107,9 @@ class CleanResult:
     # Lifted field -> the probability the learned picker that chose it gave its choice
     # (title, author, published_at; a rule's choice has none).
     confidence: dict[str, float] = field(default_factory=dict)
+    # Position -> the features that moved the line scorer's log-odds most
+    # (``scorer.why``), for the lines it decided; only when asked (``thresher explain``).
+    body_why: dict[int, str] = field(default_factory=dict)
 
 
 # Passes at most: the first, and further ones over what is left. Almost every page is
@@ -120,6 +123,7 @@ def clean_document(
     paragraphs: list[str],
     known: Mapping[str, Any] | None = None,
     settings: CleanSettings = CleanSettings(),
+    why: bool = False,
 ) -> CleanResult:
     """Run the registry, then the line scorer, over one document's paragraphs, then both
     again over what is left until nothing more goes (at most ``MAX_PASSES``). Junk that
@@ -128,7 +132,8 @@ def clean_document(
     first pass, which saw the whole page; then the learned pickers choose the title, the
     author and the publication date from the first pass's view (``cleaners.title``,
     ``cleaners.author``, ``cleaners.published``), and a page dated only by its update gets
-    that day as ``published_at``.
+    that day as ``published_at``. With ``why``, each line the line scorer decided also
+    gets the features that moved its decision most (``CleanResult.body_why``).
 
     >>> r = clean_document(["I agree", "We use cookies to improve your experience.",
     ...                     "The council approved the budget on Monday after a long debate.",
@@ -146,7 +151,7 @@ def clean_document(
         rules, page = _rules_pass(
             texts, known, replace(settings, disabled=settings.disabled | skip)
         )
-        return _score_lines(page, rules) if scored else rules
+        return _score_lines(page, rules, why) if scored else rules
 
     result = one_pass(list(paragraphs))
     first_reasons, first_probability = _as_lines(len(paragraphs), result)
@@ -288,15 +293,16 @@ def _reasons_and_region(page: Page) -> tuple[list[str | None], list[bool]]:
     return reasons, [first <= i <= last for i in range(n)]
 
 
-def _score_lines(page: Page, result: CleanResult) -> CleanResult:
+def _score_lines(page: Page, result: CleanResult, why: bool = False) -> CleanResult:
     """Remove, as ``not_body``, the lines the rules kept that the line scorer and its
-    sequence step place outside the body."""
+    sequence step place outside the body (with ``why``, say which features moved each
+    decision most)."""
     if not result.kept:
         return result
     model = scorer.shipped_model()
     paragraphs = page.paragraphs
     reasons, region = _reasons_and_region(page)
-    open_lines, body, logits = scorer.decide(model, paragraphs, reasons, region)
+    open_lines, body, logits, x = scorer.decide(model, paragraphs, reasons, region)
     kept: list[tuple[int, str]] = []
     removed = list(result.removed)
     for i, inside in zip(open_lines, body.tolist(), strict=True):
@@ -312,6 +318,7 @@ def _score_lines(page: Page, result: CleanResult) -> CleanResult:
         metadata=result.metadata,
         body_probability=dict(zip(open_lines, probability.tolist(), strict=True)),
         sources=result.sources,
+        body_why=dict(zip(open_lines, scorer.why(model, x), strict=True)) if why else {},
     )
 
 
@@ -331,6 +338,7 @@ def _merge(result: CleanResult, again: CleanResult) -> None:
     result.kept = [(positions[i], t) for i, t in again.kept]
     # A line's probability is the one of the last pass that decided on it.
     result.body_probability.update((positions[i], p) for i, p in again.body_probability.items())
+    result.body_why.update((positions[i], w) for i, w in again.body_why.items())
 
 
 def _rules_pass(

@@ -86,6 +86,9 @@ class ProcessedDocument:
     # did not decide: a rule's removal was final, or it is off); shown by
     # ``thresher explain``, not stored. float32: 4 bytes a line.
     body_probability: np.ndarray | None = None
+    # Per position the line scorer decided, the features that moved its decision most
+    # (``scorer.why``); filled only when ``build`` is asked (``thresher explain``).
+    body_why: dict[int, str] = field(default_factory=dict)
     # Lifted field -> the position of the line it came from (for ``thresher explain``);
     # fields the source stated are not in it.
     metadata_lines: dict[str, int] = field(default_factory=dict)
@@ -403,11 +406,12 @@ def process_record(
 HTML_DISABLED = frozenset({"outside_body", "not_body"})
 
 
-def build(prepared: Prepared, source_path: str) -> ProcessedDocument:
+def build(prepared: Prepared, source_path: str, why: bool = False) -> ProcessedDocument:
     """Clean a prepared document's paragraphs and assemble its record. The language is
     the one the source states (sidecar or record), else the one detected in the cleaned
     text, else the one the page declares (its ``lang``: templates often declare one
-    language for every page, so the text's evidence comes first)."""
+    language for every page, so the text's evidence comes first). With ``why``, the
+    record says why the line scorer decided each line as it did (``body_why``)."""
     paragraphs, known, settings = prepared.paragraphs, prepared.known, prepared.settings
     if not paragraphs:
         raise DocumentError("empty", prepared.empty_message)
@@ -417,7 +421,7 @@ def build(prepared: Prepared, source_path: str) -> ProcessedDocument:
             f"{len(paragraphs)} paragraphs is over the limit of {settings.max_paragraphs} "
             "(max_paragraphs)",
         )
-    result = clean_document(paragraphs, known=known, settings=settings)
+    result = clean_document(paragraphs, known=known, settings=settings, why=why)
     doc_id = make_doc_id(source_path)
     kept = [Paragraph(pos, text, *fingerprint_and_length(text)) for pos, text in result.kept]
     removed = [
@@ -449,6 +453,7 @@ def build(prepared: Prepared, source_path: str) -> ProcessedDocument:
         removed=removed,
         minhash=minhash,
         body_probability=_probabilities(result.body_probability, len(paragraphs)),
+        body_why=result.body_why,
         metadata_lines={k: v for k, v in result.sources.items() if not known.get(k)},
         metadata_confidence={k: v for k, v in result.confidence.items() if not known.get(k)},
         metadata_sources=prepared.known_sources,

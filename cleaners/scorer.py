@@ -338,6 +338,40 @@ class TreeEnsemble:
     names: tuple[str, ...]
     switch_cost: float  # log-odds paid for each switch between body and not-body
     threshold_logit: float  # log-odds above which a line is body
+    # The boosting's shrinkage. scikit-learn stores a split node's value unshrunk (the
+    # leaves are shrunk), so the node's own prediction is learning_rate * value; NaN in a
+    # file written before it was saved (``contributions`` then cannot say why).
+    learning_rate: float = math.nan
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """Why each row of ``x`` gets its log-odds: per feature, the sum over the trees of
+        how much each split on that feature moved the row's prediction (the value of the
+        child it went to less the split node's own; a root's is 0, as scikit-learn stores
+        it, the gradients' mean). The contributions add up to ``logits(x) - baseline``.
+
+        >>> m = shipped_model()
+        >>> x = line_features(["Home", "The council approved the budget on Monday."],
+        ...                   [None, None], [False, True])
+        >>> bool(np.allclose(m.contributions(x).sum(axis=1), m.logits(x) - m.baseline))
+        True
+        """
+        if math.isnan(self.learning_rate):
+            raise ValueError("the model file holds no learning rate: retrain it")
+        own = np.where(self.is_leaf, self.value, self.value * self.learning_rate)
+        n, trees = x.shape[0], self.feature.shape[0]
+        out = np.zeros((n, x.shape[1]))
+        rows = np.repeat(np.arange(n), trees)
+        tree = np.tile(np.arange(trees), n)
+        node = np.zeros(n * trees, dtype=np.intp)
+        for _ in range(self.depth - 1):
+            split = ~self.is_leaf[tree, node]
+            feature = self.feature[tree, node]
+            went_right = x[rows, feature] > self.threshold[tree, node]
+            child = np.where(went_right, self.right[tree, node], self.left[tree, node])
+            moved = np.where(split, own[tree, child] - own[tree, node], 0.0)
+            np.add.at(out, (rows, feature), moved)
+            node = np.where(split, child, node)
+        return out
 
     def best_row(self, x: np.ndarray) -> tuple[int, float]:
         """The row of ``x`` with the highest log-odds and its probability (a picker's
@@ -420,6 +454,7 @@ def save_model(path: Path, model: TreeEnsemble) -> None:
         "names": np.array(model.names),
         "switch_cost": np.float64(model.switch_cost),
         "threshold_logit": np.float64(model.threshold_logit),
+        "learning_rate": np.float64(model.learning_rate),
     }
     with zipfile.ZipFile(path, "w") as zf:
         for name, array in arrays.items():
@@ -451,6 +486,7 @@ def read_model(path: Path, expected: Sequence[str] | None = None) -> TreeEnsembl
             names=names,
             switch_cost=float(z["switch_cost"]),
             threshold_logit=float(z["threshold_logit"]),
+            learning_rate=float(z["learning_rate"]) if "learning_rate" in z else math.nan,
         )
 
 
@@ -465,15 +501,37 @@ def decide(
     paragraphs: Sequence[str],
     reasons: Sequence[str | None],
     in_region: Sequence[bool],
-) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """The lines the scorer decides on (those no rule removed), whether each is body, and
-    their log-odds of being body. Every line is described (the lines rules removed are
-    context), only the open ones are scored."""
+) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+    """The lines the scorer decides on (those no rule removed), whether each is body,
+    their log-odds of being body and their feature rows. Every line is described (the
+    lines rules removed are context), only the open ones are scored."""
     open_lines = [i for i, r in enumerate(reasons) if r is None]
-    x = line_features(paragraphs, reasons, in_region)
-    logits = model.logits(x[open_lines])
+    x = line_features(paragraphs, reasons, in_region)[open_lines]
+    logits = model.logits(x)
     body = body_path(logits, model.switch_cost, model.threshold_logit)
-    return open_lines, body, logits
+    return open_lines, body, logits, x
+
+
+# How many features ``why`` names: the ones that moved the log-odds most.
+WHY_FEATURES = 3
+
+
+def why(model: TreeEnsemble, x: np.ndarray) -> list[str]:
+    """Per row of ``x``, the features that moved its log-odds most, with how far
+    (``contributions``): "rel_position -2.1, ends_sentence@+1 -0.8, log_words +0.6".
+    ``@-1``/``@+1``: the line before/after; ``~3``: the mean over 3 lines each side.
+
+    >>> m = shipped_model()
+    >>> x = line_features(["Home", "News", "The council approved the budget on Monday.",
+    ...                    "Contact"], [None] * 4, [False, False, True, False])
+    >>> [len(reason.split(", ")) for reason in why(m, x)]
+    [3, 3, 3, 3]
+    """
+    out = []
+    for row in model.contributions(x):
+        top = np.argsort(-np.abs(row), kind="stable")[:WHY_FEATURES]
+        out.append(", ".join(f"{model.names[k]} {row[k]:+.1f}" for k in top))
+    return out
 
 
 def body_path(logits: np.ndarray, switch_cost: float, threshold: float = 0.0) -> np.ndarray:

@@ -231,6 +231,7 @@ def to_ensemble(
         names=scorer.feature_names() if names is None else names,
         switch_cost=switch_cost,
         threshold_logit=threshold,
+        learning_rate=float(clf.learning_rate),  # type: ignore[attr-defined]
     )
 
 

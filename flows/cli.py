@@ -194,7 +194,7 @@ def _explained(arg: str, settings: CleanSettings | None = None) -> ProcessedDocu
     name = path.name if line is None else f"{path.name}:{line}"
     if name not in documents:
         raise DocumentError("usage", f"{path} has no record on line {line}")
-    return build(reader.prepare(documents[name], source.sidecar, settings), name)
+    return build(reader.prepare(documents[name], source.sidecar, settings), name, why=True)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -220,12 +220,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
     rows += [(r.position, f"- {r.reason}", r.text) for r in doc.removed]
     width = args.width
     # p(body): the line scorer's probability that the line is body, for the lines it
-    # decided on; blank where a rule's removal was final.
+    # decided on; blank where a rule's removal was final. "why": the features that moved
+    # the scorer's log-odds most, under its not_body removals (every line it decided,
+    # with --why).
     print(f"{'line':>4}  {'p(body)':>7}  {'decision':<15} text")
     for pos, mark, text in sorted(rows):
         shown = text if len(text) <= width else text[: width - 1] + "…"
         p = float("nan") if doc.body_probability is None else float(doc.body_probability[pos])
         print(f"{pos:>4}  {'' if p != p else f'{p:.2f}':>7}  {mark:<15} {shown}")
+        if pos in doc.body_why and (args.why or mark == "- not_body"):
+            print(f"{'':>4}  {'':>7}  {'':<15} why: {doc.body_why[pos]}")
     meta = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in doc.metadata.items()}
     print(f"\nmetadata: {json.dumps(meta, ensure_ascii=False)}")
     if doc.metadata_lines:
@@ -345,6 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("file", type=Path)
     exp.add_argument(
         "--width", type=int, default=110, help="characters of text shown per line (default 110)"
+    )
+    exp.add_argument(
+        "--why",
+        action="store_true",
+        help="under every line the line scorer decided, the features that moved it most "
+        "(shown for its not_body removals without it)",
     )
     add_settings(exp, [x for x in SETTINGS if x.cleaning])
     exp.set_defaults(func=cmd_explain)

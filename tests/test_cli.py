@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from cleaners.scorer import feature_names
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = Path(sys.executable).parent / "thresher"
@@ -60,6 +64,36 @@ def test_explain_marks_every_paragraph(tmp_path: Path) -> None:
     assert "title" in picked
     for name in picked:
         assert 0.0 <= float(by_field[name].split(" (p ")[1].rstrip(")")) <= 1.0
+
+
+def test_explain_says_which_features_moved_the_line_scorer(tmp_path: Path) -> None:
+    """Under each line the scorer removed, the three features that moved its log-odds
+    most, signed; with --why, under every line it decided (issue 16)."""
+    case = json.loads((ROOT / "tests" / "cases" / "not_body.json").read_text())[0]
+    page = tmp_path / "page.txt"
+    page.write_text(case["input"], encoding="utf-8")
+
+    def reasons(out: str, decision: str) -> list[list[str]]:
+        lines = out.splitlines()
+        found = []
+        for line, below in pairwise(lines):
+            if f" {decision} " in line:
+                assert below.strip().startswith("why: "), line
+                found.append(below.split("why: ")[1].split(", "))
+        return found
+
+    plain = _run("explain", str(page), home=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    removed = reasons(plain.stdout, "- not_body")
+    assert len(removed) >= len(case["removed"])
+    for named in removed:
+        assert len(named) == 3
+        for part in named:
+            name, moved = part.rsplit(" ", 1)
+            assert name in feature_names() and moved[0] in "+-" and abs(float(moved)) < 100
+    assert all(line.split()[1] != "why:" for line in plain.stdout.splitlines() if "kept" in line)
+    every = _run("explain", "--why", str(page), home=tmp_path)
+    assert len(reasons(every.stdout, "kept")) == every.stdout.count(" kept ") >= len(case["kept"])
 
 
 def test_explain_reports_an_unreadable_file(tmp_path: Path) -> None:

@@ -74,6 +74,42 @@ def test_the_numpy_trees_give_what_scikit_learn_gives() -> None:
     np.testing.assert_allclose(ours, clf.decision_function(x), rtol=1e-6, atol=1e-6)
 
 
+def test_contributions_add_up_and_name_what_drives_the_model() -> None:
+    """``TreeEnsemble.contributions`` (what ``explain --why`` shows) adds up to each row's
+    log-odds less the baseline, gives most weight to the feature the labels depend on
+    most, and rests on scikit-learn storing a split node's value unshrunk: times the
+    learning rate it lies between its children's (a Hessian-weighted mean of theirs)."""
+    pytest.importorskip("sklearn")
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from cleaners.train_scorer import to_ensemble
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, len(scorer.feature_names())))
+    y = (3 * x[:, 2] + x[:, 7] + rng.normal(scale=0.5, size=3000)) > 0
+    clf = HistGradientBoostingClassifier(max_iter=40, max_leaf_nodes=7, learning_rate=0.2)
+    model = to_ensemble(clf.fit(x, y), 1.0, 0.0)
+    assert model.learning_rate == 0.2
+    moved = model.contributions(x[:200])
+    np.testing.assert_allclose(moved.sum(axis=1), model.logits(x[:200]) - model.baseline)
+    assert np.argsort(-np.abs(moved).mean(axis=0))[:2].tolist() == [2, 7]
+    own = np.where(model.is_leaf, model.value, model.value * model.learning_rate)
+    for t, node in zip(*np.nonzero(~model.is_leaf), strict=True):
+        if node == 0:
+            continue  # the root's value is not stored (0)
+        children = own[t, [model.left[t, node], model.right[t, node]]]
+        assert children.min() - 1e-9 <= own[t, node] <= children.max() + 1e-9
+
+
+def test_a_model_file_without_its_learning_rate_cannot_say_why(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    old = replace(scorer.shipped_model(), learning_rate=math.nan)
+    scorer.save_model(tmp_path / "m.npz", old)
+    with pytest.raises(ValueError, match="learning rate"):
+        scorer.read_model(tmp_path / "m.npz").contributions(np.zeros((1, len(old.names))))
+
+
 def test_a_saved_model_reads_back_the_same(tmp_path: Path) -> None:
     model = scorer.shipped_model()
     scorer.save_model(tmp_path / "m.npz", model)
