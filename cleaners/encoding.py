@@ -356,15 +356,17 @@ def repair_text(text: str, *, uncurl_quotes: bool = False) -> Repaired:
 
 
 def _repair_once(text: str, run_ftfy: bool, uncurl_quotes: bool, fixes: dict[str, None]) -> str:
-    """One pass of every fixer; ftfy only when ``run_ftfy`` (it has something to do)."""
-    if not run_ftfy:
-        fixed, explanation = text, None
-    else:
+    """One pass of every fixer; ftfy only when ``run_ftfy`` (it has something to do):
+    over the whole text first (the other lines are evidence that one is mojibake), then
+    over each line that still holds something for it (``_ftfy_by_line``)."""
+    fixed = text
+    if run_ftfy:
         config = _FTFY_UNCURL if uncurl_quotes else FTFY_CONFIG
         fixed, explanation = ftfy.fix_and_explain(text, config=config)
-    if fixed != text:
-        names = [f"ftfy:{_step_name(step)}" for step in explanation or []]
-        fixes.update(dict.fromkeys(names or ["ftfy:normalize"]))
+        if fixed != text:
+            names = [f"ftfy:{_step_name(step)}" for step in explanation or []]
+            fixes.update(dict.fromkeys(names or ["ftfy:normalize"]))
+        fixed = _ftfy_by_line(fixed, uncurl_quotes, fixes)
     steps = (
         ("fix_latin_width", fix_latin_width),
         ("nfc", _nfc),
@@ -377,6 +379,33 @@ def _repair_once(text: str, run_ftfy: bool, uncurl_quotes: bool, fixes: dict[str
             fixes[name] = None
         fixed = after
     return fixed
+
+
+def _ftfy_by_line(text: str, uncurl_quotes: bool, fixes: dict[str, None]) -> str:
+    r"""ftfy over each line on its own, as ``ftfy.fix_text`` goes over a text. Over the
+    whole text, whether a line reads as mojibake depends on the lines around it: one that
+    does only alone ("‡ßß" beside a "‘") would be repaired once cleaning removed its
+    neighbours, and cleaning the cleaned text would change it. Lines ftfy has nothing to
+    do on are skipped.
+
+    >>> fixes: dict[str, None] = {}
+    >>> _ftfy_by_line("\u2018\n\n\u2021\u00df\u00df", False, fixes), list(fixes)
+    ('‘\n\n১', ['ftfy:fix_encoding'])
+    """
+    config = _FTFY_UNCURL if uncurl_quotes else FTFY_CONFIG
+    out = []
+    for line in _LINES.findall(text):  # each with its "\n", as ftfy.fix_text splits
+        if uncurl_quotes or ftfy_would_act(line):
+            fixed, explanation = ftfy.fix_and_explain(line, config=config)
+            if fixed != line:
+                names = [f"ftfy:{_step_name(step)}" for step in explanation or []]
+                fixes.update(dict.fromkeys(names or ["ftfy:normalize"]))
+            line = fixed
+        out.append(line)
+    return "".join(out)
+
+
+_LINES = re.compile(r"[^\n]*\n|[^\n]+")
 
 
 def _nfc(text: str) -> str:

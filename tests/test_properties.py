@@ -90,6 +90,13 @@ def test_cleaning_never_invents_text(text: str) -> None:
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(page())
+# Found by hypothesis on 1 December: the C1 controls become "‘" and "‡ßß"; "‡ßß" reads as
+# mojibake of "১" alone, not beside "‘", and cleaning drops the "‘" line, so repair
+# judged each line by its neighbours until it went line by line.
+@example(
+    "The council approved the new budget for schools on Tuesday, at a cost of 0 thousand "
+    "euros.\n\n\x91\n\n\x87ßß"
+)
 def test_cleaning_is_idempotent_on_its_own_output(text: str) -> None:
     first = _process(text)
     if first is None or not first.text:
