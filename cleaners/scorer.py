@@ -519,7 +519,7 @@ WHY_FEATURES = 3
 def why(model: TreeEnsemble, x: np.ndarray) -> list[str]:
     """Per row of ``x``, the features that moved its log-odds most, with how far
     (``contributions``): "rel_position -2.1, ends_sentence@+1 -0.8, log_words +0.6".
-    ``@-1``/``@+1``: the line before/after; ``~3``: the mean over 3 lines each side.
+    ``@-1``/``@+1``: the line before/after; ``~5``: the mean over 5 lines each side.
 
     >>> m = shipped_model()
     >>> x = line_features(["Home", "News", "The council approved the budget on Monday.",
