@@ -171,6 +171,39 @@ def body_only(page: PageLines, settings: CleanSettings) -> PageLines | None:
     )
 
 
+# Lines of page kept on either side of the body in a short copy (``short_copy``).
+SHORT_MARGIN = 10
+
+
+def short_copy(page: PageLines, settings: CleanSettings) -> PageLines | None:
+    """The page cut to its body and ``SHORT_MARGIN`` lines on either side, labelled as
+    the page is (page type ``short``): a short page with a menu above the body and a
+    footer below it, as pages written by hand are. The body-only copies teach that a
+    short page is mostly body; without these, the model kept the menu and footer links
+    of short pages (the page's length is one of its features). None when the page has
+    no body line or is that short already."""
+    body = np.flatnonzero(page.labels)
+    if not len(body):
+        return None
+    first = max(0, int(body[0]) - SHORT_MARGIN)
+    last = min(len(page.paragraphs), int(body[-1]) + SHORT_MARGIN + 1)
+    if first == 0 and last == len(page.paragraphs):
+        return None
+    paragraphs = page.paragraphs[first:last]
+    reasons, region = rule_reasons_and_region(paragraphs, settings=settings)
+    return PageLines(
+        page_id=page.page_id,
+        domain=page.domain,
+        page_type="short",
+        paragraphs=paragraphs,
+        reasons=reasons,
+        labels=page.labels[first:last],
+        features=scorer.line_features(paragraphs, reasons, region),
+        gold=page.gold,
+        title=page.title,
+    )
+
+
 def fit(
     x: np.ndarray,
     y: np.ndarray,
@@ -336,7 +369,7 @@ def _report_out_of_fold(pages: list[PageLines], texts: list[str], oof_pred: Path
     if oof_pred:
         oof_pred.mkdir(parents=True, exist_ok=True)
         for p, text in zip(pages, texts, strict=True):
-            if p.page_type != "clean":  # the body-only copies: same ids
+            if p.page_type not in ("clean", "short"):  # the copies: same ids
                 (oof_pred / f"{p.page_id}.txt").write_text(text, encoding="utf-8")
 
 
@@ -381,7 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     settings = CleanSettings()
     pages = list(load_set(args.set, settings))
-    pages += [v for v in (body_only(p, settings) for p in list(pages)) if v is not None]
+    scraped = list(pages)
+    pages += [v for v in (body_only(p, settings) for p in scraped) if v is not None]
+    pages += [v for v in (short_copy(p, settings) for p in scraped) if v is not None]
     print(
         f"{len(pages)} pages, {sum(len(p.paragraphs) for p in pages)} lines "
         f"({time.time() - started:.0f} s)",
@@ -403,7 +438,10 @@ def main(argv: list[str] | None = None) -> int:
         f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, {time.time() - started:.0f} s)"
     )
     if args.cv:  # the pickers learn from the out-of-fold body decisions
-        _train_pickers(args, pages, logits, switch_cost, threshold, started)
+        # (of the scrapes and the body-only copies, as before the short copies came)
+        keep = [k for k, p in enumerate(pages) if p.page_type != "short"]
+        picked = ([pages[k] for k in keep], [logits[k] for k in keep])
+        _train_pickers(args, *picked, switch_cost, threshold, started)
     else:
         print(
             f"{args.title_out}, {args.author_out} and {args.published_out} not written: "
