@@ -154,21 +154,8 @@ def body_only(page: PageLines, settings: CleanSettings) -> PageLines | None:
     (page type ``clean``). Scrapes end in footers, so without these the model learns that
     the last lines of a page are never body and cuts the last paragraph of clean text
     (a JSONL feed's article, a page that is all body)."""
-    paragraphs = [t for t, body in zip(page.paragraphs, page.labels, strict=True) if body]
-    if not paragraphs:
-        return None
-    reasons, region = rule_reasons_and_region(paragraphs, settings=settings)
-    return PageLines(
-        page_id=page.page_id,
-        domain=page.domain,
-        page_type="clean",
-        paragraphs=paragraphs,
-        reasons=reasons,
-        labels=np.ones(len(paragraphs), dtype=bool),
-        features=scorer.line_features(paragraphs, reasons, region),
-        gold=page.gold,
-        title=page.title,
-    )
+    body = np.flatnonzero(page.labels)
+    return _copy_of(page, body, "clean", settings) if len(body) else None
 
 
 # Lines of page kept on either side of the body in a short copy (``short_copy``).
@@ -189,15 +176,23 @@ def short_copy(page: PageLines, settings: CleanSettings) -> PageLines | None:
     last = min(len(page.paragraphs), int(body[-1]) + SHORT_MARGIN + 1)
     if first == 0 and last == len(page.paragraphs):
         return None
-    paragraphs = page.paragraphs[first:last]
+    return _copy_of(page, np.arange(first, last), "short", settings)
+
+
+def _copy_of(
+    page: PageLines, lines: np.ndarray, page_type: str, settings: CleanSettings
+) -> PageLines:
+    """A copy of the page with only ``lines`` (indices, in order) and their labels, the
+    rules run afresh over them."""
+    paragraphs = [page.paragraphs[i] for i in lines]
     reasons, region = rule_reasons_and_region(paragraphs, settings=settings)
     return PageLines(
         page_id=page.page_id,
         domain=page.domain,
-        page_type="short",
+        page_type=page_type,
         paragraphs=paragraphs,
         reasons=reasons,
-        labels=page.labels[first:last],
+        labels=page.labels[lines],
         features=scorer.line_features(paragraphs, reasons, region),
         gold=page.gold,
         title=page.title,
