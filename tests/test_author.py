@@ -18,12 +18,6 @@ BODY = PROSE
 COLUMN = {name: k for k, name in enumerate(author.FEATURE_NAMES)}
 
 
-def test_the_shipped_author_model_matches_the_features_and_is_small() -> None:
-    model = author.shipped_author_model()
-    assert model.names == author.FEATURE_NAMES
-    assert author.AUTHOR_MODEL_PATH.stat().st_size < 1024 * 1024
-
-
 @pytest.mark.parametrize(
     ("line", "name", "way"),
     [

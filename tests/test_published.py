@@ -20,12 +20,6 @@ BODY = PROSE
 COLUMN = {name: k for k, name in enumerate(published.FEATURE_NAMES)}
 
 
-def test_the_shipped_date_model_matches_the_features_and_is_small() -> None:
-    model = published.shipped_published_model()
-    assert model.names == published.FEATURE_NAMES
-    assert published.PUBLISHED_MODEL_PATH.stat().st_size < 1024 * 1024
-
-
 @pytest.mark.parametrize(
     ("line", "day"),
     [

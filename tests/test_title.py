@@ -5,12 +5,14 @@ candidates and features, and its training. What it picks on written pages is in
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cleaners import title
+from cleaners import author, published, title
+from cleaners.scorer import TreeEnsemble
 from tests.helpers import eval_subset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -25,10 +27,26 @@ BODY = (
 )
 
 
-def test_the_shipped_title_model_matches_the_features_and_is_small() -> None:
-    model = title.shipped_title_model()
-    assert model.names == title.FEATURE_NAMES
-    assert title.TITLE_MODEL_PATH.stat().st_size < 1024 * 1024
+@pytest.mark.parametrize(
+    ("read", "names", "path"),
+    [
+        (title.shipped_title_model, title.FEATURE_NAMES, title.TITLE_MODEL_PATH),
+        (author.shipped_author_model, author.FEATURE_NAMES, author.AUTHOR_MODEL_PATH),
+        (
+            published.shipped_published_model,
+            published.FEATURE_NAMES,
+            published.PUBLISHED_MODEL_PATH,
+        ),
+    ],
+    ids=["title", "author", "date"],
+)
+def test_each_shipped_picker_model_matches_its_features_and_is_small(
+    read: Callable[[], TreeEnsemble], names: tuple[str, ...], path: Path
+) -> None:
+    """The headline, author and date pickers' model files."""
+    model = read()
+    assert model.names == names
+    assert path.stat().st_size < 1024 * 1024
 
 
 def test_candidates_are_the_short_lines_around_the_bodys_start() -> None:
