@@ -321,6 +321,16 @@ def line_features(
     return x
 
 
+def best_of(logits: np.ndarray) -> tuple[int, float]:
+    """The index of the highest log-odds and its probability (at least one value).
+
+    >>> best_of(np.array([-1.0, 0.0, -3.0]))
+    (1, 0.5)
+    """
+    best = int(np.argmax(logits))
+    return best, 1.0 / (1.0 + math.exp(-float(logits[best])))
+
+
 @dataclass(frozen=True)
 class TreeEnsemble:
     """Gradient-boosted trees as padded arrays, one row per tree: a node's feature,
@@ -376,9 +386,7 @@ class TreeEnsemble:
     def best_row(self, x: np.ndarray) -> tuple[int, float]:
         """The row of ``x`` with the highest log-odds and its probability (a picker's
         choice among candidates; ``x`` has at least one row)."""
-        logits = self.logits(x)
-        best = int(np.argmax(logits))
-        return best, 1.0 / (1.0 + math.exp(-float(logits[best])))
+        return best_of(self.logits(x))
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """The log-odds that each row of ``x`` is body."""

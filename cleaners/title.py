@@ -295,8 +295,7 @@ def choose_headline(
     """
     if not candidates:
         return None
-    best = int(np.argmax(logits))
-    p = 1.0 / (1.0 + math.exp(-float(logits[best])))
+    best, p = scorer.best_of(logits)
     if p >= MIN_PROBABILITY:
         return candidates[best], p
     by_rule = np.flatnonzero(x[:, _COLUMN["reason:title"]])

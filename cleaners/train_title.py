@@ -102,8 +102,8 @@ def best_candidate(rows: Rows, logits: np.ndarray) -> tuple[float, bool, int | N
     candidates, _, y = rows
     if not candidates:
         return 0.0, False, None
-    best = int(np.argmax(logits))
-    return 1.0 / (1.0 + math.exp(-float(logits[best]))), bool(y[best]), candidates[best]
+    best, p = scorer.best_of(logits)
+    return p, bool(y[best]), candidates[best]
 
 
 # Thresholds whose trade-off the cross-validations print (the pickers' MIN_PROBABILITY).
