@@ -14,7 +14,10 @@ Each page's plain-text scrape goes through the same decoding, repair, segmenting
 as ``thresher ingest``; each line is labelled body when most of its words line up, in
 order, with the page's gold text (``difflib`` matching blocks of at least
 ``MIN_BLOCK_TOKENS`` tokens, or a whole short line). Pages stay where they are: nothing of
-them is copied into the project, only the trees learned from them.
+them is copied into the project, only the trees learned from them. Each page also gives
+two copies in memory: its body lines alone (``body_only``) and its body with
+``SHORT_MARGIN`` lines either side (``short_copy``), so that the model keeps a clean
+text's last paragraph and still removes a short page's menu.
 
 With ``--cv K`` the script first cross-validates grouped by site (a page is only ever
 scored by a model that saw no page of its site), chooses the switch cost and threshold
