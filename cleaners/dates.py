@@ -53,9 +53,18 @@ _DATE_TESTS = tuple(
     for need, p in zip(_NEEDS, _DATE_PATTERNS, strict=True)
 )
 TIME = re.compile(rf"(?<![\d:]){_TIME}(?![\d:])", re.IGNORECASE)
+# "3 hours ago" and its kin: a count, a unit, and the word that makes it past.
+_AGO_UNITS: dict[str, timedelta] = {
+    word: timedelta(**{unit: 1})
+    for unit, words in json.loads((DATA_DIR / "time_units.json").read_text("utf-8")).items()
+    if not unit.startswith("_")
+    for word in words
+}
+# An age ("3 hours", "5 min", "3 minuti"): a count and a unit of ``time_units.json``, or
+# months, too vague to date a page by but an age all the same.
+_UNIT = "|".join(sorted(map(re.escape, _AGO_UNITS), key=len, reverse=True))
 RELATIVE = re.compile(
-    r"\b\d+\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|h|days?|weeks?|months?|"
-    r"minuten|stunden|tagen|heures|jours|horas|días|ore|giorni|uur|dagen)\b",
+    rf"\b\d+\s*(?:{_UNIT}|months?)\b",
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")
@@ -178,18 +187,9 @@ def parse_date(text: str, month_first: bool = False) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-# "3 hours ago" and its kin: a count, a unit, and the word that makes it past.
-_AGO_UNITS: dict[str, timedelta] = {
-    word: timedelta(**{unit: 1})
-    for unit, words in json.loads((DATA_DIR / "time_units.json").read_text("utf-8")).items()
-    if not unit.startswith("_")
-    for word in words
-}
 # A count and a unit; the word that makes it past is tested apart (``_PAST_WORD``).
 _AGO = re.compile(
-    r"\b(\d{1,3})\s*("
-    + "|".join(sorted(map(re.escape, _AGO_UNITS), key=len, reverse=True))
-    + r")\b",
+    rf"\b(\d{{1,3}})\s*({_UNIT})\b",
     re.IGNORECASE,
 )
 _PAST_WORD = patterns.word_regex("past_word")

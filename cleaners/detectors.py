@@ -44,6 +44,10 @@ CAPTION_REPEAT_MIN_WORDS = 4
 # A run of headline-shaped paragraphs this long, with no header, is a related-links block.
 RELATED_MIN_RUN = 3
 RELATED_MIN_WORDS = 5
+# After a related-links heading, "Topic: headline" is a teaser ("Hafen: Umschlag bricht
+# ein"); a list's "label: value" item has a value this short or with figures in it
+# ("Memory: 16 GB RAM", "Processor: Intel Core i5 or Ryzen 5 3600").
+LIST_VALUE_MAX_WORDS = 3
 # Section tags: 2..6 parts of 1..4 words each.
 SECTION_SEPARATORS = re.compile(r"\s*[;|›»>•/]\s*")
 BYLINE_MAX_WORDS = 8
@@ -213,7 +217,7 @@ def find_related_links(page: Page) -> Detection:
             while pos < len(live) and _is_teaser(page.keys[live[pos]]):
                 run.append(live[pos])
                 pos += 1
-            if not _is_list(page, run[1:]):
+            if not _is_list(page, run[1:], teasers=True):
                 found.update(run)
             continue
         run = []
@@ -254,14 +258,30 @@ def _is_teaser(key: str) -> bool:
     return (is_headline_like(key) or key.endswith(("…", "..."))) and not _URLISH.search(key)
 
 
-def _is_list(page: Page, run: list[int]) -> bool:
+def _is_list(page: Page, run: list[int], teasers: bool = False) -> bool:
     """Whether most lines share a list's shape (``page.line_shape``): the same first
-    word, a "label: value" form, or leading numbers."""
+    word, a "label: value" form, or leading numbers. With ``teasers`` (the lines under a
+    related-links heading) a "label: value" line counts only when its value is short."""
     if not run:
         return False
-    shapes = Counter(line_shape(page.keys[i]) for i in run)
+    shapes = Counter(_list_shape(page.keys[i], teasers) for i in run)
     shape, count = shapes.most_common(1)[0]
     return shape is not None and count >= max(2, 0.6 * len(run))
+
+
+def _list_shape(key: str, teasers: bool) -> str | None:
+    """``line_shape``, but None for a "Topic: headline" teaser when ``teasers``.
+
+    >>> _list_shape("Processor: Intel Core i5 or better", True)
+    'label'
+    >>> _list_shape("Hafen: Umschlag bricht im Herbst ein", True)
+    """
+    shape = line_shape(key)
+    if not teasers or shape != "label":
+        return shape
+    value = key.partition(":")[2]
+    listed = len(words(value)) <= LIST_VALUE_MAX_WORDS or any(c.isdigit() for c in value)
+    return shape if listed else None
 
 
 def find_attribution(page: Page) -> Detection:
