@@ -229,7 +229,27 @@ def find_related_links(page: Page) -> Detection:
             found.update(run)
         if not run:
             pos += 1
+    found.update(i for i in live if is_labelled_teaser(page.keys[i]))
     return Detection(sorted(found))
+
+
+# A related-links label and one teaser on one line: "Read more: <headline>", "Lire aussi |
+# <headline>", "» Related: <headline>", "[Read more: <headline>]".
+_LABELLED = re.compile(r"^[^\w\s]{0,3}\s*(\w[^:|»>]{1,39}?)\s*(?::|\||»|>>)\s*(.+?)\s*\]?$")
+
+
+def is_labelled_teaser(key: str) -> bool:
+    """A line that is a related-links label and a headline-shaped teaser after it.
+
+    >>> is_labelled_teaser("Read more: How climate change is reshaping coastal railways")
+    True
+    >>> is_labelled_teaser("Lire aussi | Transports : la métropole vote un plan de 2 milliards")
+    True
+    >>> is_labelled_teaser("See also: the council's report, which found the bridge unsafe.")
+    False
+    """
+    m = _LABELLED.match(key)
+    return bool(m) and patterns.is_whole("related_header", m.group(1)) and _is_teaser(m.group(2))
 
 
 # A sentence boundary inside a line: headlines do not have one, tweets and prose do.
@@ -495,7 +515,8 @@ def _prefixed_name(key: str, prefix: re.Pattern[str], trailing: bool = False) ->
     m = prefix.match(key)
     if not m or m.end() >= len(key.rstrip(" :,-|")):
         return None
-    name, _ = _name_and_suffix(key[m.end() :])
+    # After a prefix a bracket holds a place or role too ("Par Claire Dubois (Lyon)").
+    name, _ = _name_and_suffix(key[m.end() :].split(" (", 1)[0])
     if _is_person_name(name):
         return name
     return _leading_name(name) if trailing else None
@@ -606,13 +627,21 @@ def _is_tag(part: str) -> bool:
 
 def find_title(page: Page) -> Detection:
     """The headline: the paragraph equal to a known title, else the longest
-    headline-shaped paragraph just before the body; lifts ``title``."""
+    headline-shaped paragraph just before the body that is not a byline ("Par Claire
+    Dubois (Lyon, correspondante)"); lifts ``title``."""
     known = _fold(str(page.known.get("title") or ""))
     if known:
         same = [i for i in page.live() if _fold(page.keys[i]) == known]
         return Detection(same[:1])
     window = page.header()[-TITLE_WINDOW:]
-    shaped = [i for i in window if is_headline_like(page.keys[i]) and not is_bullet(page.keys[i])]
+    byline = patterns.word_regex("byline")
+    shaped = [
+        i
+        for i in window
+        if is_headline_like(page.keys[i])
+        and not is_bullet(page.keys[i])
+        and _prefixed_name(page.keys[i], byline) is None
+    ]
     if not shaped:
         return Detection()
     best = max(shaped, key=lambda i: (page.word_counts[i], -i))

@@ -217,8 +217,7 @@ def test_the_footer_after_the_body_goes(label: str) -> None:
 
 
 # The issue's audit lines inside a short article: the sign-up prompts go by the promo
-# rule; a one-line teaser labelled "Read more:" neither the rules nor the scorer remove
-# yet (a strict xfail, so that the day it is fixed, the test says so).
+# rule, a one-line teaser labelled "Read more:" by the related-links rule.
 _AUDIT_PAGE = """Library extends opening hours for students
 
 The city library will stay open until 10pm on weekdays from next month, the council \
@@ -239,10 +238,7 @@ _TEASER = "Read more: How climate change is reshaping Britain's coastal railways
 @pytest.mark.parametrize(
     "junk",
     [
-        pytest.param(
-            _TEASER,
-            marks=pytest.mark.xfail(strict=True, reason="known: a one-line labelled teaser"),
-        ),
+        _TEASER,
         "Enter your email address",
         "Thank you for signing up!",
         "Click here to subscribe to our print edition – just £3 a week.",
