@@ -229,17 +229,21 @@ def find_related_links(page: Page) -> Detection:
             found.update(run)
         if not run:
             pos += 1
-    found.update(i for i in live if is_labelled_teaser(page.keys[i]))
+    keys = page.keys
+    found.update(i for i in live if _LABEL_MARK.search(keys[i]) and is_labelled_teaser(keys[i]))
     return Detection(sorted(found))
 
 
 # A related-links label and one teaser on one line: "Read more: <headline>", "Lire aussi |
 # <headline>", "» Related: <headline>", "[Read more: <headline>]".
+_LABEL_MARK = re.compile(r"[:|»>]")  # what every such line holds: a quick test first
 _LABELLED = re.compile(r"^[^\w\s]{0,3}\s*(\w[^:|»>]{1,39}?)\s*(?::|\||»|>>)\s*(.+?)\s*\]?$")
 
 
+@lru_cache(maxsize=patterns.CACHE_SIZE)
 def is_labelled_teaser(key: str) -> bool:
-    """A line that is a related-links label and a headline-shaped teaser after it.
+    """A line that is a related-links label and a headline-shaped teaser after it (cached:
+    every pass of cleaning asks again for the lines still standing).
 
     >>> is_labelled_teaser("Read more: How climate change is reshaping coastal railways")
     True
