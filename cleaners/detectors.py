@@ -65,6 +65,8 @@ NAV_MAX_WORDS = 25
 SECTION_LINE_MAX_CHARS = 80
 SECTION_PARTS = (2, 6)
 TAG_MAX_WORDS = 4
+# At most this many tags, one a line, under a section label alone on its line.
+TAG_RUN_MAX = 12
 # A person's name: this many capitalised parts.
 NAME_PARTS = (2, 5)
 
@@ -85,6 +87,13 @@ def _quoted(key: str) -> bool:
 def _section_label() -> re.Pattern[str]:
     alternatives = "|".join(patterns.lines("section_label"))
     return re.compile(rf"^(?:{alternatives})\s*:\s*", re.IGNORECASE)
+
+
+@cache
+def _lone_section_label() -> re.Pattern[str]:
+    """A section label alone on its line ("Temas", "Archivado en:")."""
+    alternatives = "|".join(patterns.lines("section_label"))
+    return re.compile(rf"^(?:{alternatives})\s*:?$", re.IGNORECASE)
 
 
 @cache
@@ -617,7 +626,28 @@ def find_sections(page: Page) -> Detection:
         if all(_is_tag(p) for p in parts):
             found.append(i)
             sections.extend(p for p in parts if p.lower() not in patterns.lines("home"))
-    return Detection(found, {"sections": sections} if sections else {})
+    for run in _labelled_tag_runs(page):
+        found.extend(run)
+        sections.extend(page.keys[i] for i in run[1:])
+    return Detection(sorted(found), {"sections": sections} if sections else {})
+
+
+def _labelled_tag_runs(page: Page) -> list[list[int]]:
+    """After the body, a section label alone on its line and the tags under it, one a
+    line ("Temas" / "Puerto de Valencia" / "Infraestructuras"): each run, label first."""
+    footer = page.footer()
+    runs = []
+    for k, i in enumerate(footer):
+        if not _lone_section_label().match(page.keys[i]):
+            continue
+        run = [i]
+        for j in footer[k + 1 : k + 1 + TAG_RUN_MAX]:
+            if not _is_tag(page.keys[j]) or _lone_section_label().match(page.keys[j]):
+                break
+            run.append(j)
+        if len(run) > 1:
+            runs.append(run)
+    return runs
 
 
 def _is_tag(part: str) -> bool:
