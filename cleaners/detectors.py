@@ -212,8 +212,9 @@ def find_captions(page: Page) -> Detection:
 def find_related_links(page: Page) -> Detection:
     """Runs of related-article headlines: after a "Read more"/"Related Topics" style
     heading, or a headerless run of several headline-shaped lines between body
-    paragraphs. Runs with the parallel shape of a list ("Q: ...", "Path A: ...", "2 eggs")
-    are body content and stay."""
+    paragraphs; and a heading with one teaser on its line ("Read more: <headline>").
+    Runs with the parallel shape of a list ("Q: ...", "Path A: ...", "2 eggs") are body
+    content and stay."""
     live = page.live()
     found: set[int] = set()
     pos = 0
@@ -239,7 +240,7 @@ def find_related_links(page: Page) -> Detection:
         if not run:
             pos += 1
     keys = page.keys
-    found.update(i for i in live if _LABEL_MARK.search(keys[i]) and is_labelled_teaser(keys[i]))
+    found.update(i for i in live if _LABEL_MARK.search(keys[i]) and _is_labelled_teaser(keys[i]))
     return Detection(sorted(found))
 
 
@@ -250,15 +251,15 @@ _LABELLED = re.compile(r"^[^\w\s]{0,3}\s*(\w[^:|»>]{1,39}?)\s*(?::|\||»|>>)\s*
 
 
 @lru_cache(maxsize=patterns.CACHE_SIZE)
-def is_labelled_teaser(key: str) -> bool:
+def _is_labelled_teaser(key: str) -> bool:
     """A line that is a related-links label and a headline-shaped teaser after it (cached:
     every pass of cleaning asks again for the lines still standing).
 
-    >>> is_labelled_teaser("Read more: How climate change is reshaping coastal railways")
+    >>> _is_labelled_teaser("Read more: How climate change is reshaping coastal railways")
     True
-    >>> is_labelled_teaser("Lire aussi | Transports : la métropole vote un plan de 2 milliards")
+    >>> _is_labelled_teaser("Lire aussi | Transports : la métropole vote un plan de 2 milliards")
     True
-    >>> is_labelled_teaser("See also: the council's report, which found the bridge unsafe.")
+    >>> _is_labelled_teaser("See also: the council's report, which found the bridge unsafe.")
     False
     """
     m = _LABELLED.match(key)
@@ -609,8 +610,9 @@ def _readable_date(key: str, parsed: datetime | None) -> bool:
 
 
 def find_sections(page: Page) -> Detection:
-    """Section tags and breadcrumbs in the header ("Europe;Ukraine", "News › World");
-    lifts ``sections``."""
+    """Section tags and breadcrumbs next to the body ("Europe;Ukraine", "News › World"),
+    and tags one a line under a label after it ("Temas" / "Valencia"); lifts
+    ``sections``."""
     found: list[int] = []
     sections: list[str] = []
     for i in page.header()[-SECTION_WINDOW:] + page.footer()[:SECTION_WINDOW]:
