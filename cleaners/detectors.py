@@ -84,16 +84,12 @@ def _quoted(key: str) -> bool:
 
 
 @cache
-def _section_label() -> re.Pattern[str]:
+def _section_label(alone: bool = False) -> re.Pattern[str]:
+    """A section label and its colon before tags ("Topics: "), or, ``alone``, a label
+    alone on its line ("Temas", "Archivado en:")."""
     alternatives = "|".join(patterns.lines("section_label"))
-    return re.compile(rf"^(?:{alternatives})\s*:\s*", re.IGNORECASE)
-
-
-@cache
-def _lone_section_label() -> re.Pattern[str]:
-    """A section label alone on its line ("Temas", "Archivado en:")."""
-    alternatives = "|".join(patterns.lines("section_label"))
-    return re.compile(rf"^(?:{alternatives})\s*:?$", re.IGNORECASE)
+    end = r"\s*:?$" if alone else r"\s*:\s*"
+    return re.compile(rf"^(?:{alternatives}){end}", re.IGNORECASE)
 
 
 @cache
@@ -640,11 +636,11 @@ def _labelled_tag_runs(page: Page) -> list[list[int]]:
     footer = page.footer()
     runs = []
     for k, i in enumerate(footer):
-        if not _lone_section_label().match(page.keys[i]):
+        if not _section_label(alone=True).match(page.keys[i]):
             continue
         run = [i]
         for j in footer[k + 1 : k + 1 + TAG_RUN_MAX]:
-            if not _is_tag(page.keys[j]) or _lone_section_label().match(page.keys[j]):
+            if not _is_tag(page.keys[j]) or _section_label(alone=True).match(page.keys[j]):
                 break
             run.append(j)
         if len(run) > 1:
