@@ -60,6 +60,8 @@ DATELINE_MAX_WORDS = 20
 ATTRIBUTION_MAX_WORDS = 40
 # A menu or account line has at most this many words.
 NAV_MAX_WORDS = 25
+# An entry of a table of contents has at most this many words.
+CONTENTS_ENTRY_MAX_WORDS = 20
 # A section-tag line: at most this many characters, split into this many parts (or
 # introduced by a label such as "Topics:"), each a tag of at most TAG_MAX_WORDS words.
 SECTION_LINE_MAX_CHARS = 80
@@ -140,14 +142,53 @@ def find_share_buttons(page: Page) -> Detection:
 
 
 def find_navigation(page: Page) -> Detection:
-    """Site chrome: skip links, menus, account links, "Search Trends", copyright lines."""
-    return Detection(
-        [
-            i
-            for i in page.live()
-            if page.word_counts[i] <= NAV_MAX_WORDS and patterns.is_whole("nav", page.keys[i])
-        ]
-    )
+    """Site chrome: skip links, menus, account links, "Search Trends", copyright lines,
+    and a table of contents (``_contents_list``)."""
+    live = page.live()
+    found = [
+        i
+        for i in live
+        if page.word_counts[i] <= NAV_MAX_WORDS
+        and (patterns.is_whole("nav", page.keys[i]) or _contents_label().match(page.keys[i]))
+    ]
+    return Detection(sorted({*found, *_contents_list(page, live)}))
+
+
+@cache
+def _contents_label() -> re.Pattern[str]:
+    """A table of contents' label alone on its line ("Table of contents", "Auf dieser
+    Seite:", "Dans cet article")."""
+    alternatives = "|".join(patterns.lines("contents_label"))
+    return re.compile(rf"^(?:{alternatives})\s*:?$", re.IGNORECASE)
+
+
+_NUMBERING = re.compile(r"^(?:\d+ )+")
+
+
+def _contents_list(page: Page, live: list[int]) -> list[int]:
+    """The entries of a table of contents: the lines right after its label that each come
+    again further down the page, where the headings they link to stand ("1. Was du
+    brauchst" ... "Was du brauchst"). Taken out here, each heading is left its only copy,
+    which the repeat finder would otherwise remove as the repeat of its own entry.
+
+    >>> page = Page(["Contents", "Why", "2. How", "Intro text.", "Why", "Body.", "How"])
+    >>> _contents_list(page, page.live())
+    [1, 2]
+    """
+    folded = {i: _NUMBERING.sub("", _fold(page.keys[i])) for i in live}
+    last: dict[str, int] = {}
+    for i in live:
+        last[folded[i]] = i
+    entries: list[int] = []
+    for pos, i in enumerate(live):
+        if not _contents_label().match(page.keys[i]):
+            continue
+        for j in live[pos + 1 :]:
+            recurs = folded[j] and last[folded[j]] > j
+            if not recurs or page.word_counts[j] > CONTENTS_ENTRY_MAX_WORDS:
+                break
+            entries.append(j)
+    return entries
 
 
 def find_promos(page: Page) -> Detection:
