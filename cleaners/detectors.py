@@ -41,6 +41,9 @@ CAPTION_MAX_WORDS = 70
 # Adjacent repeats (a caption and its alt text) within this many paragraphs are captions.
 CAPTION_REPEAT_WINDOW = 3
 CAPTION_REPEAT_MIN_WORDS = 4
+# A sentence of at most this many words right above a picture's credit ("Foto: Name") is
+# the picture's caption.
+CAPTION_ABOVE_CREDIT_MAX_WORDS = 20
 # A run of headline-shaped paragraphs this long, with no header, is a related-links block.
 RELATED_MIN_RUN = 3
 RELATED_MIN_WORDS = 5
@@ -238,12 +241,35 @@ def find_captions(page: Page) -> Detection:
         n = page.word_counts[copies[0]]
         if close and CAPTION_REPEAT_MIN_WORDS <= n <= CAPTION_MAX_WORDS:
             found.update(copies)
-    # A truncated caption right before its full form.
     for pos, i in enumerate(live[:-1]):
         nxt = live[pos + 1]
-        if nxt in found and i not in found and folded[i] and folded[nxt].startswith(folded[i]):
+        if nxt not in found or i in found:
+            continue
+        # A truncated caption right before its full form.
+        if folded[i] and folded[nxt].startswith(folded[i]):
+            found.add(i)
+        # The caption right above its picture's credit.
+        elif _caption_above_credit(page, i, nxt):
             found.add(i)
     return Detection(sorted(found))
+
+
+@cache
+def _credit() -> re.Pattern[str]:
+    """A picture's credit alone on its line: a label, a colon and a name ("Foto: Ingo
+    Schneider", "Image: Courtesy of ..."); labels in ``data/credit_label.txt``."""
+    alternatives = "|".join(patterns.lines("credit_label"))
+    return re.compile(rf"^(?:{alternatives})\s*:\s*\w", re.IGNORECASE)
+
+
+def _caption_above_credit(page: Page, i: int, credit: int) -> bool:
+    """Whether line ``i``, a sentence of at most ``CAPTION_ABOVE_CREDIT_MAX_WORDS`` words,
+    stands right above the credit line ``credit`` of a picture: the picture's caption."""
+    return (
+        page.word_counts[i] <= CAPTION_ABOVE_CREDIT_MAX_WORDS
+        and ends_sentence(page.keys[i])
+        and bool(_credit().match(page.keys[credit]))
+    )
 
 
 def find_related_links(page: Page) -> Detection:
