@@ -698,8 +698,10 @@ def find_sections(page: Page) -> Detection:
 
 
 def _labelled_tag_runs(page: Page) -> list[list[int]]:
-    """After the body, a section label alone on its line and the tags under it, one a
-    line ("Temas" / "Puerto de Valencia" / "Infraestructuras"): each run, label first."""
+    """After the body, a section label alone on its line and the tags right under it,
+    one a line ("Temas" / "Puerto de Valencia" / "Infraestructuras"): each run, label
+    first. A line another rule removed ends the run: what follows it is other furniture
+    (a menu's "Wetter" / "Verkehr" after a block of related links)."""
     footer = page.footer()
     runs = []
     for k, i in enumerate(footer):
@@ -707,7 +709,9 @@ def _labelled_tag_runs(page: Page) -> list[list[int]]:
             continue
         run = [i]
         for j in footer[k + 1 : k + 1 + TAG_RUN_MAX]:
-            if not _is_tag(page.keys[j]) or _section_label(alone=True).match(page.keys[j]):
+            if j != run[-1] + 1 or not _is_tag(page.keys[j]):
+                break
+            if _section_label(alone=True).match(page.keys[j]):
                 break
             run.append(j)
         if len(run) > 1:
