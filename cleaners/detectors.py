@@ -507,6 +507,7 @@ def date_near_headline(lines: Sequence[str], at: int) -> tuple[datetime, int] | 
     (datetime.date(2025, 12, 26), 3)
     >>> date_near_headline(["Bridge reopens", "Updated May 6, 2025", "Text."], 0) is None
     True
+    >>> date_near_headline(["Bridge reopens", "Last updated on", "May 6, 2025", "Text."], 0)
     """
     updated = patterns.word_regex("updated")
     month_first: bool | None = None  # the page's numeric order, read at the first date
@@ -516,7 +517,7 @@ def date_near_headline(lines: Sequence[str], at: int) -> tuple[datetime, int] | 
         key = patterns.match_key(lines[i])
         if len(words(key)) > HEADLINE_DATE_MAX_WORDS or ends_sentence(key):
             continue
-        if not dates.has_date(key) or updated.search(key):
+        if not dates.has_date(key) or updated.search(key) or _labels_an_update(lines, i):
             continue
         if month_first is None:
             month_first = dates.writes_month_first(lines)
@@ -524,6 +525,25 @@ def date_near_headline(lines: Sequence[str], at: int) -> tuple[datetime, int] | 
         if when is not None:
             return when, i
     return None
+
+
+# An update's label on the line above its date ("Last Updated on", "ByJane Doe Updated")
+# has at most this many words.
+UPDATE_LABEL_MAX_WORDS = 8
+
+
+def _labels_an_update(lines: Sequence[str], i: int) -> bool:
+    """Whether the line above line ``i`` is an update's label with no date of its own
+    ("Updated on", "ByRhonda Krause Updated"): the date on line ``i`` is when the page was
+    updated, not published."""
+    if i == 0:
+        return False
+    above = patterns.match_key(lines[i - 1])
+    return (
+        len(words(above)) <= UPDATE_LABEL_MAX_WORDS
+        and bool(patterns.word_regex("updated").search(above))
+        and not dates.has_date(above)
+    )
 
 
 def _near(start: int, n: int) -> tuple[int, int]:

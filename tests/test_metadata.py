@@ -286,6 +286,12 @@ HTML_DATES = [
         "2025-12-17",
     ),
     ("an update line does not", "2025-12-01", "<p>Updated January 8, 2026</p>", "2025-12-01"),
+    (
+        "nor a date under an update's label",
+        "2025-12-01",
+        "<p>By Jane Doe</p><p>Last updated on</p><p>January 8, 2026</p>",
+        "2025-12-01",
+    ),
     ("the markup's date when none is shown", "2025-12-01", "<p>By Jane Doe</p>", "2025-12-01"),
     ("no date shown or stated: none", None, "<p>Local news</p>", None),
 ]
