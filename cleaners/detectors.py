@@ -276,23 +276,25 @@ def find_related_links(page: Page) -> Detection:
     """Runs of related-article headlines: after a "Read more"/"Related Topics" style
     heading, or a headerless run of several headline-shaped lines between body
     paragraphs; and a heading with one teaser on its line ("Read more: <headline>").
-    Runs with the parallel shape of a list ("Q: ...", "Path A: ...", "2 eggs") are body
-    content and stay."""
+    A heading another rule removed still heads the run under it ("Weiterlesen", a
+    continue-reading link to the promo rule). Runs with the parallel shape of a list
+    ("Q: ...", "Path A: ...", "2 eggs") are body content and stay."""
     live = page.live()
     found: set[int] = set()
     pos = 0
     while pos < len(live):
         i = live[pos]
-        short = page.word_counts[i] <= SHORT_HEADING_WORDS
-        if short and patterns.is_whole("related_header", page.keys[i]):
-            run = [i]
-            pos += 1
-            while pos < len(live) and _is_teaser(page.keys[live[pos]]):
-                run.append(live[pos])
-                pos += 1
-            if not _is_list(page, run[1:], teasers=True):
-                found.update(run)
-            continue
+        own = _is_related_heading(page, i)
+        if own or _is_related_heading(page, i - 1, removed=True):
+            end = pos + 1 if own else pos
+            while end < len(live) and _is_teaser(page.keys[live[end]]):
+                end += 1
+            if end > pos:
+                run = live[pos:end]
+                if not _is_list(page, run[1:] if own else run, teasers=True):
+                    found.update(run)
+                pos = end
+                continue
         run = []
         while pos < len(live) and _is_headline(page, live[pos]):
             run.append(live[pos])
@@ -305,6 +307,15 @@ def find_related_links(page: Page) -> Detection:
     keys = page.keys
     found.update(i for i in live if _LABEL_MARK.search(keys[i]) and _is_labelled_teaser(keys[i]))
     return Detection(sorted(found))
+
+
+def _is_related_heading(page: Page, i: int, removed: bool = False) -> bool:
+    """Whether line ``i`` is a short related-links heading ("Read more", "Mehr zum Thema")
+    still standing, or, with ``removed``, one another rule removed."""
+    if i < 0 or (i in page.removed) != removed:
+        return False
+    key = page.keys[i]
+    return page.word_counts[i] <= SHORT_HEADING_WORDS and patterns.is_whole("related_header", key)
 
 
 # A related-links label and one teaser on one line: "Read more: <headline>", "Lire aussi |

@@ -168,10 +168,14 @@ def title_features(
     kept = [r is None for r in reasons]
     start = body_start(reasons)
     lo, hi = max(0, start - ABOVE), min(n, start + BELOW + 1)
+    # A line the byline rule removed signs the page: it is never its headline ("Eine
+    # Reportage von Hannah Vogt" under a short headline).
     candidates = [
         i
         for i in range(lo, hi)
-        if 1 <= word_count(paragraphs[i]) <= MAX_WORDS and not _is_credited(paragraphs[i])
+        if 1 <= word_count(paragraphs[i]) <= MAX_WORDS
+        and not _is_credited(paragraphs[i])
+        and reasons[i] != "byline"
     ]
     if not candidates:
         return [], np.zeros((0, len(FEATURE_NAMES)))

@@ -83,7 +83,16 @@ def test_a_credited_caption_is_never_the_headline(credited: str) -> None:
     lines = ["Council raises school budget", "By Jane Doe", credited, credited, BODY]
     reasons: list[str | None] = ["title", "byline", "caption", "caption", None]
     candidates, _ = title.title_features(lines, reasons, [NAN, NAN, NAN, NAN, 0.95])
-    assert candidates == [0, 1]
+    assert candidates == [0]
+
+
+def test_a_byline_is_never_the_headline() -> None:
+    """A line the byline rule removed is no candidate, however it is worded ("Eine
+    Reportage von Hannah Vogt" under a short headline); the same line kept is one."""
+    lines = ["Der Harz wird wieder grün", "Eine Reportage von Hannah Vogt", BODY]
+    probability = [NAN, NAN, 0.95]
+    assert title.title_features(lines, ["title", "byline", None], probability)[0] == [0]
+    assert title.title_features(lines, ["title", None, None], probability)[0] == [0, 1]
 
 
 def test_no_candidate_means_no_title() -> None:
