@@ -58,6 +58,9 @@ BYLINE_MAX_WORDS = 8
 # the body (menus further up are not the article's header).
 TITLE_WINDOW = 6
 BYLINE_WINDOW = 8
+# A bare name among the body region's first this many lines is a byline when it stands
+# next to a date line (a standfirst long enough to open the region stands above it).
+BARE_NAME_OPENING = 2
 SECTION_WINDOW = 8
 DATELINE_MAX_WORDS = 20
 ATTRIBUTION_MAX_WORDS = 40
@@ -810,8 +813,13 @@ def find_byline(page: Page) -> Detection:
         name = _prefixed_name(key, prefix)
         if name is not None:
             return Detection([i], {"author": name}, {"author": i})
-    for i in header:
+    for i in header + opening[:BARE_NAME_OPENING]:
+        # A bare name may end with a full stop, as some papers print it ("Thomas Le Gall."),
+        # a company's name too ("Sterling Protective Services, Inc."), which is no author.
         key = page.keys[i]
+        if _COMPANY_END.search(key):
+            continue
+        key = key.removesuffix(".")
         if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key) or prefix.match(key):
             continue
         if is_table_row(key):
@@ -820,20 +828,31 @@ def find_byline(page: Page) -> Detection:
         if not _is_person_name(name) or _is_phrase(name, page.prose_words):
             continue
         lone_prefix = i > 0 and _is_lone_prefix(page.keys[i - 1], prefix)
+        if i not in header and not _byline_place(page, i):
+            continue  # in the body's first lines, only a name next to the date is a byline
         if suffixed or lone_prefix or _byline_place(page, i):
             lines = [i - 1, i] if lone_prefix else [i]
             return Detection(lines, {"author": name}, {"author": i})
     return Detection()
 
 
+_COMPANY_END = re.compile(r"\b(inc|ltd|llc|plc|corp|gmbh|ag|sa|srl|bv|nv)\.?$", re.IGNORECASE)
+
+
 def _is_phrase(name: str, prose_words: frozenset[str]) -> bool:
     """Whether a capitalised ``name`` is made of words the page's prose writes in lower
-    case ("Key Takeaways", "Child Care"): a heading, not a person.
+    case ("Key Takeaways", "Child Care"): a heading, not a person. A name's particles
+    ("Le", "Van", "De") are such words in their language's prose, and do not count.
 
     >>> _is_phrase("Child Care", frozenset({"care", "the"})), _is_phrase("Jane Doe", frozenset())
     (True, False)
+    >>> _is_phrase("Thomas Le Gall", frozenset({"le", "la"}))
+    False
     """
-    return any(part.lower() in prose_words for part in name.split())
+    particle = patterns.word_regex("name_particle")
+    return any(
+        part.lower() in prose_words and not particle.fullmatch(part) for part in name.split()
+    )
 
 
 def _name_and_suffix(text: str) -> tuple[str, bool]:

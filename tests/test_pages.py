@@ -44,9 +44,20 @@ def test_the_body_stays_and_the_furniture_goes(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_the_metadata_is_lifted(name: str) -> None:
+    """Every field of ``metadata`` but those named in ``metadata_misses`` (known misses,
+    each with why), which must still be wrong: a fixed miss is moved back to the test."""
     want = EXPECTED[name]["metadata"]
+    misses = EXPECTED[name].get("metadata_misses", {})
     meta = _processed(name).metadata
-    assert meta.get("title") == want["title"]
-    assert meta.get("author") == want["author"]
-    assert meta["published_at"].date().isoformat() == want["published_day"]
-    assert meta.get("language") == want["language"]
+    day = meta["published_at"].date().isoformat() if meta.get("published_at") else None
+    got = {
+        "title": meta.get("title"),
+        "author": meta.get("author"),
+        "published_day": day,
+        "language": meta.get("language"),
+    }
+    for field, value in want.items():
+        if field in misses:
+            assert got[field] != value, f"{field} is lifted now: move it out of the misses"
+        else:
+            assert got[field] == value, field
