@@ -151,13 +151,14 @@ def find_navigation(page: Page) -> Detection:
     """Site chrome: skip links, menus, account links, "Search Trends", copyright lines,
     and a table of contents (``_contents_list``)."""
     live = page.live()
+    labels = [pos for pos, i in enumerate(live) if _contents_label().match(page.keys[i])]
     found = [
         i
         for i in live
-        if page.word_counts[i] <= NAV_MAX_WORDS
-        and (patterns.is_whole("nav", page.keys[i]) or _contents_label().match(page.keys[i]))
+        if page.word_counts[i] <= NAV_MAX_WORDS and patterns.is_whole("nav", page.keys[i])
     ]
-    return Detection(sorted({*found, *_contents_list(page, live)}))
+    found += [live[pos] for pos in labels]
+    return Detection(sorted({*found, *_contents_list(page, live, labels)}))
 
 
 @cache
@@ -171,24 +172,25 @@ def _contents_label() -> re.Pattern[str]:
 _NUMBERING = re.compile(r"^(?:\d+ )+")
 
 
-def _contents_list(page: Page, live: list[int]) -> list[int]:
-    """The entries of a table of contents: the lines right after its label that each come
-    again further down the page, where the headings they link to stand ("1. Was du
-    brauchst" ... "Was du brauchst"). Taken out here, each heading is left its only copy,
-    which the repeat finder would otherwise remove as the repeat of its own entry.
+def _contents_list(page: Page, live: list[int], labels: list[int]) -> list[int]:
+    """The entries of a table of contents: the lines right after its label (at positions
+    ``labels`` of ``live``) that each come again further down the page, where the
+    headings they link to stand ("1. Was du brauchst" ... "Was du brauchst"). Taken out
+    here, each heading is left its only copy, which the repeat finder would otherwise
+    remove as the repeat of its own entry.
 
     >>> page = Page(["Contents", "Why", "2. How", "Intro text.", "Why", "Body.", "How"])
-    >>> _contents_list(page, page.live())
+    >>> _contents_list(page, page.live(), [0])
     [1, 2]
     """
+    if not labels:
+        return []
     folded = {i: _NUMBERING.sub("", _fold(page.keys[i])) for i in live}
     last: dict[str, int] = {}
     for i in live:
         last[folded[i]] = i
     entries: list[int] = []
-    for pos, i in enumerate(live):
-        if not _contents_label().match(page.keys[i]):
-            continue
+    for pos in labels:
         for j in live[pos + 1 :]:
             recurs = folded[j] and last[folded[j]] > j
             if not recurs or page.word_counts[j] > CONTENTS_ENTRY_MAX_WORDS:
