@@ -192,7 +192,7 @@ def _contents_list(page: Page, live: list[int], labels: list[int]) -> list[int]:
     entries: list[int] = []
     for pos in labels:
         for j in live[pos + 1 :]:
-            recurs = folded[j] and last[folded[j]] > j
+            recurs = bool(folded[j]) and last[folded[j]] > j
             if not recurs or page.word_counts[j] > CONTENTS_ENTRY_MAX_WORDS:
                 break
             entries.append(j)
@@ -816,6 +816,8 @@ def find_byline(page: Page) -> Detection:
         if name is not None:
             return Detection([i], {"author": name}, {"author": i})
     for i in header + opening[:BARE_NAME_OPENING]:
+        if i not in header and not _byline_place(page, i):
+            continue  # in the body's first lines, only a name next to the date is a byline
         # A bare name may end with a full stop, as some papers print it ("Thomas Le Gall."),
         # a company's name too ("Sterling Protective Services, Inc."), which is no author.
         key = page.keys[i]
@@ -830,14 +832,13 @@ def find_byline(page: Page) -> Detection:
         if not _is_person_name(name) or _is_phrase(name, page.prose_words):
             continue
         lone_prefix = i > 0 and _is_lone_prefix(page.keys[i - 1], prefix)
-        if i not in header and not _byline_place(page, i):
-            continue  # in the body's first lines, only a name next to the date is a byline
         if suffixed or lone_prefix or _byline_place(page, i):
             lines = [i - 1, i] if lone_prefix else [i]
             return Detection(lines, {"author": name}, {"author": i})
     return Detection()
 
 
+# The legal form at the end of a company's name: such a line names no person.
 _COMPANY_END = re.compile(r"\b(inc|ltd|llc|plc|corp|gmbh|ag|sa|srl|bv|nv)\.?$", re.IGNORECASE)
 
 
