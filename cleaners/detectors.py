@@ -311,7 +311,37 @@ def find_related_links(page: Page) -> Detection:
             pos += 1
     keys = page.keys
     found.update(i for i in live if _LABEL_MARK.search(keys[i]) and _is_labelled_teaser(keys[i]))
+    found.update(_dated_topic_teasers(page, live))
     return Detection(sorted(found))
+
+
+# A teaser written "Topic: headline": a topic of a few words, a colon, a headline.
+_TOPIC_TEASER = re.compile(r"^(\w[\w .'’&-]{0,30}?)\s*:\s+(\S.{8,})$")
+
+
+def _dated_topic_teasers(page: Page, live: Sequence[int]) -> list[int]:
+    """Teasers written "Topic: headline" with their date on the next line, inside or after
+    the body region ("Kiel: Kreuzfahrtsaison endet mit Rekord" / "27.11.2026"): a link to
+    another article. A byline ("Written by: ...") is none, nor the header's headline.
+
+    >>> page = Page(["The council met on Tuesday and voted to raise the school budget.",
+    ...              "Kiel: Kreuzfahrtsaison endet mit Rekord", "27.11.2026", "More text."])
+    >>> page.removed[2] = "dateline"
+    >>> _dated_topic_teasers(page, page.live())
+    [1]
+    """
+    span = page.body_region()
+    if span is None:
+        return []
+    prefix = patterns.word_regex("byline")
+    found = []
+    for i in live:
+        if i <= span[0] or page.removed.get(i + 1) != "dateline":
+            continue  # the header's dated headline is the page's own
+        m = _TOPIC_TEASER.match(page.keys[i])
+        if m and _is_teaser(m.group(2)) and not prefix.search(m.group(1)):
+            found.append(i)
+    return found
 
 
 def _is_related_heading(page: Page, i: int, removed: bool = False) -> bool:
