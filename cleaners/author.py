@@ -215,6 +215,7 @@ def _names_in(key: str, next_key: str | None, prefix: re.Pattern[str]) -> list[t
         found.append((prefixed, 0))
     elif word_count(key) <= BARE_MAX_WORDS and not ends_sentence(key):
         name, _ = detectors._name_and_suffix(key)
+        name = "" if detectors.names_a_company(key) else name
         if detectors._is_person_name(name):
             found.append((name, 1))
     beside = detectors._name_beside_date(key)

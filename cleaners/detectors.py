@@ -851,7 +851,7 @@ def find_byline(page: Page) -> Detection:
         # A bare name may end with a full stop, as some papers print it ("Thomas Le Gall."),
         # a company's name too ("Sterling Protective Services, Inc."), which is no author.
         key = page.keys[i]
-        if _COMPANY_END.search(key):
+        if names_a_company(key):
             continue
         key = key.removesuffix(".")
         if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key) or prefix.match(key):
@@ -870,6 +870,16 @@ def find_byline(page: Page) -> Detection:
 
 # The legal form at the end of a company's name: such a line names no person.
 _COMPANY_END = re.compile(r"\b(inc|ltd|llc|plc|corp|gmbh|ag|sa|srl|bv|nv)\.?$", re.IGNORECASE)
+
+
+def names_a_company(key: str) -> bool:
+    """Whether a line ends with a company's legal form ("Solarwerk Nord GmbH",
+    "Sterling Protective Services, Inc."): a company's name, no person's.
+
+    >>> names_a_company("Solarwerk Nord GmbH"), names_a_company("Jane Doe, Reuters")
+    (True, False)
+    """
+    return bool(_COMPANY_END.search(key))
 
 
 def _is_phrase(name: str, prose_words: frozenset[str]) -> bool:

@@ -58,6 +58,8 @@ def test_each_way_of_reading_a_name(line: str, name: str, way: str) -> None:
         "Shop by Department",  # a prefix inside a line with no date
         "Subscribe to our newsletter by May 3, 2025 for the early rate.",  # a sentence
         "The report was written by Human Rights Watch and published on May 3, 2025.",
+        "Solarwerk Nord GmbH",  # a company's legal form: a press release's issuer
+        "Sterling Protective Services, Inc.",
     ],
 )
 def test_lines_that_hold_no_name(line: str) -> None:
