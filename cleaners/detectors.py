@@ -315,10 +315,6 @@ def find_related_links(page: Page) -> Detection:
     return Detection(sorted(found))
 
 
-# A teaser written "Topic: headline": a topic of a few words, a colon, a headline.
-_TOPIC_TEASER = re.compile(r"^(\w[\w .'’&-]{0,30}?)\s*:\s+(\S.{8,})$")
-
-
 def _dated_topic_teasers(page: Page, live: Sequence[int]) -> list[int]:
     """Teasers written "Topic: headline" with their date on the next line, inside or after
     the body region ("Kiel: Kreuzfahrtsaison endet mit Rekord" / "27.11.2026"): a link to
@@ -338,7 +334,7 @@ def _dated_topic_teasers(page: Page, live: Sequence[int]) -> list[int]:
     for i in live:
         if i <= span[0] or page.removed.get(i + 1) != "dateline":
             continue  # the header's dated headline is the page's own
-        m = _TOPIC_TEASER.match(page.keys[i])
+        m = _LABELLED.match(page.keys[i])  # "Topic: headline", split as "Read more: ..." is
         if m and _is_teaser(m.group(2)) and not prefix.search(m.group(1)):
             found.append(i)
     return found
@@ -868,8 +864,10 @@ def find_byline(page: Page) -> Detection:
     return Detection()
 
 
-# The legal form at the end of a company's name: such a line names no person.
-_COMPANY_END = re.compile(r"\b(inc|ltd|llc|plc|corp|gmbh|ag|sa|srl|bv|nv)\.?$", re.IGNORECASE)
+@cache
+def _company_end() -> re.Pattern[str]:
+    """A company's legal form at the end of a line (``data/company_form.txt``)."""
+    return re.compile(rf"\b(?:{'|'.join(patterns.lines('company_form'))})\.?$", re.IGNORECASE)
 
 
 def names_a_company(key: str) -> bool:
@@ -879,7 +877,7 @@ def names_a_company(key: str) -> bool:
     >>> names_a_company("Solarwerk Nord GmbH"), names_a_company("Jane Doe, Reuters")
     (True, False)
     """
-    return bool(_COMPANY_END.search(key))
+    return bool(_company_end().search(key))
 
 
 def _is_phrase(name: str, prose_words: frozenset[str]) -> bool:
