@@ -39,7 +39,8 @@ SHORT_HEADING_WORDS = 8
 LIST_MAX_WORDS = 30
 
 _WORD = re.compile(r"\w+(?:['’.-]\w+)*")
-_CLOSERS = "\"')]}»”’›"
+# Closing quotes and brackets, German ones included („…“, ‚…‘, »…«, ›…‹).
+_CLOSERS = "\"')]}»”’›“‘«‹"
 _BULLET = re.compile(r"^\s*([-*•·▪●◦–]|\d{1,2}[.)]|[a-z][.)])\s")
 
 
@@ -87,6 +88,8 @@ def ends_sentence(key: str) -> bool:
 
     >>> ends_sentence("It was late.”"), ends_sentence("Putin claims war made Russia ‘stronger’")
     (True, False)
+    >>> ends_sentence("„Wir fühlen uns im Stich gelassen.“"), ends_sentence("»Das reicht.«")
+    (True, True)
     """
     return last_char(key) in ".!?…。！？"
 

@@ -58,6 +58,55 @@ def test_body_path_is_the_best_labelling(seed: int) -> None:
     )
 
 
+# (log-odds, prose, body) per line: the body run found by ``body_path`` goes on over the
+# prose lines after it at log-odds of at least ``PROSE_EDGE_LOGIT``, and no further.
+_EDGE_CASES = [
+    (
+        "a prose paragraph just under the threshold after the body",
+        [
+            (-3, False, False),
+            (2, True, True),
+            (2, True, True),
+            (-0.5, True, True),
+            (-3, False, False),
+        ],
+    ),
+    ("two of them in a row", [(2, True, True), (-0.3, True, True), (-0.6, True, True)]),
+    ("NEGATIVE: a short line just under the threshold", [(2, True, True), (-0.3, False, False)]),
+    ("NEGATIVE: prose the scorer is sure of", [(2, True, True), (-2.0, True, False)]),
+    ("NEGATIVE: prose before the body", [(-0.3, True, False), (2, True, True), (-3, False, False)]),
+    (
+        "NEGATIVE: prose after a line the body ended on",
+        [(2, True, True), (-3, False, False), (-0.3, True, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "lines"), _EDGE_CASES, ids=[c[0] for c in _EDGE_CASES])
+def test_the_body_goes_on_over_prose_after_it(
+    label: str, lines: list[tuple[float, bool, bool]]
+) -> None:
+    logits = np.array([float(x) for x, _, _ in lines])
+    prose = np.array([p for _, p, _ in lines])
+    assert scorer.body_lines(logits, prose, 0.5, 0.0).tolist() == [b for _, _, b in lines]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "„Wir fühlen uns von der Stadt im Stich gelassen, und das seit vielen Jahren schon.“",
+        "»Wir fühlen uns von der Stadt im Stich gelassen, und das seit vielen Jahren schon.«",
+        "‚Wir fühlen uns von der Stadt im Stich gelassen, und das seit vielen Jahren schon.‘",
+        "“We feel let down by the city, and we have felt that way for many years now.”",
+    ],
+)
+def test_a_sentence_in_german_quotes_reads_as_prose(line: str) -> None:
+    """German closing quotes (“ ‘ «) end a sentence as English ones do: the scorer read
+    such a paragraph as no prose, and the last paragraph of a German page went."""
+    shape = dict(zip(scorer.BASE_FEATURES, scorer._line_shape(line), strict=True))
+    assert shape["ends_sentence"] == 1.0 and shape["body_like"] == 1.0
+
+
 def test_the_numpy_trees_give_what_scikit_learn_gives() -> None:
     sklearn = pytest.importorskip("sklearn")
     from sklearn.ensemble import HistGradientBoostingClassifier
