@@ -41,6 +41,8 @@ LIST_MAX_WORDS = 30
 _WORD = re.compile(r"\w+(?:['’.-]\w+)*")
 # Closing quotes and brackets, German ones included („…“, ‚…‘, »…«, ›…‹).
 _CLOSERS = "\"')]}»”’›“‘«‹"
+# Opening quotes and brackets, German and French ones included.
+_OPENERS = "\"'‘“«(„‚»›‹"
 _BULLET = re.compile(r"^\s*([-*•·▪●◦–]|\d{1,2}[.)]|[a-z][.)])\s")
 
 
@@ -81,6 +83,15 @@ def last_char(key: str) -> str:
     """
     stripped = key.rstrip().rstrip(_CLOSERS)
     return stripped[-1] if stripped else ""
+
+
+def first_char(key: str) -> str:
+    """The first character that is not an opening quote or bracket.
+
+    >>> first_char("„Wir bleiben hier“"), first_char("»Nein«"), first_char("(AP) x")
+    ('W', 'N', 'A')
+    """
+    return key.lstrip(_OPENERS)[:1]
 
 
 def ends_sentence(key: str) -> bool:
@@ -148,11 +159,13 @@ def is_headline_like(key: str) -> bool:
     True
     >>> is_headline_like("He left early."), is_headline_like("- Eggs and milk for the cake")
     (False, False)
+    >>> is_headline_like("„Wir bleiben hier“: Anwohner protestieren gegen den Abriss")
+    True
     """
     n = word_count(key)
     if not HEADLINE_MIN_WORDS <= n <= HEADLINE_MAX_WORDS or is_bullet(key):
         return False
-    first = key.lstrip("\"'‘“«(")[:1]
+    first = first_char(key)
     if not (first.isupper() or first.isdigit()):
         return False
     return last_char(key) not in ".,;:…"

@@ -35,6 +35,7 @@ import numpy as np
 from cleaners import patterns
 from cleaners.page import (
     ends_sentence,
+    first_char,
     is_body_like,
     is_bullet,
     is_headline_like,
@@ -178,7 +179,7 @@ def _line_shape(text: str) -> tuple[float, ...]:
     spaces = text.count(" ")
     punct = n_chars - letters - digits - spaces
     end = last_char(text)
-    first = text.lstrip("\"'‘“«(")[:1]
+    first = first_char(text)
     capitalised = sum(map(str.isupper, [w[0] for w in toks]))
     function = sum(map(fw.__contains__, map(str.lower, toks)))
     per_word = max(n_words, 1)

@@ -101,10 +101,12 @@ def test_the_body_goes_on_over_prose_after_it(
     ],
 )
 def test_a_sentence_in_german_quotes_reads_as_prose(line: str) -> None:
-    """German closing quotes (“ ‘ «) end a sentence as English ones do: the scorer read
-    such a paragraph as no prose, and the last paragraph of a German page went."""
+    """German closing quotes (“ ‘ «) end a sentence as English ones do, and German
+    opening ones („ ‚ ») open it: the scorer read such a paragraph as no prose, starting
+    with no capital, and the last paragraph of a German page went."""
     shape = dict(zip(scorer.BASE_FEATURES, scorer._line_shape(line), strict=True))
     assert shape["ends_sentence"] == 1.0 and shape["body_like"] == 1.0
+    assert shape["starts_upper"] == 1.0
 
 
 def test_the_numpy_trees_give_what_scikit_learn_gives() -> None:
