@@ -414,12 +414,21 @@ def _is_labelled_teaser(key: str) -> bool:
     return bool(m) and patterns.is_whole("related_header", m.group(1)) and _is_teaser(m.group(2))
 
 
-# A sentence boundary inside a line: headlines do not have one, tweets and prose do.
-_INNER_SENTENCE = re.compile(r"[a-z0-9][.!?] [A-Z]")
+# A sentence boundary inside a line: headlines do not have one, tweets and prose do
+# ("gesperrt. Über" too).
+_INNER_SENTENCE = re.compile(r"[a-zß-öø-ÿ0-9][.!?] [A-ZÀ-ÖØ-Þ]")
 _URLISH = re.compile(r"https?://|www\.|\bpic\.twitter\.com|@\w")
 
 
 def _is_headline(page: Page, i: int) -> bool:
+    """Whether line ``i`` is shaped like a teaser's headline: no sentence ends inside it,
+    in any of the languages' capitals.
+
+    >>> page = Page(["Council approves new cycle lanes for the waterfront",
+    ...              "Die Brücke bleibt gesperrt. Über Umleitungen informiert die Stadt"])
+    >>> _is_headline(page, 0), _is_headline(page, 1)
+    (True, False)
+    """
     key = page.keys[i]
     return (
         is_headline_like(key)
