@@ -125,6 +125,26 @@ def test_the_numpy_trees_give_what_scikit_learn_gives() -> None:
     np.testing.assert_allclose(ours, clf.decision_function(x), rtol=1e-6, atol=1e-6)
 
 
+def test_the_mean_of_models_gives_the_mean_of_their_log_odds() -> None:
+    """The shipped line model is several fitted models as one ensemble
+    (``scorer.mean_of``): its log-odds are the mean of theirs, as scikit-learn gives them,
+    and its contributions still add up."""
+    pytest.importorskip("sklearn")
+    from cleaners.train_scorer import fit, to_ensemble
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(1500, len(scorer.feature_names())))
+    y = (x[:, 0] - x[:, 2] * x[:, 7] + rng.normal(scale=0.5, size=1500)) > 0
+    fitted = [fit(x, y, 25, leaves=7 + 8 * k, seed=k, max_features=0.8) for k in range(3)]
+    model = scorer.mean_of([to_ensemble(c, 0.0, 0.0) for c in fitted], 0.5, -0.25)
+    expected = np.mean([c.decision_function(x) for c in fitted], axis=0)
+    np.testing.assert_allclose(model.logits(x), expected, rtol=1e-6, atol=1e-6)
+    assert (model.switch_cost, model.threshold_logit) == (0.5, -0.25)
+    np.testing.assert_allclose(
+        model.contributions(x).sum(axis=1), model.logits(x) - model.baseline, atol=1e-6
+    )
+
+
 def test_contributions_add_up_and_name_what_drives_the_model() -> None:
     """``TreeEnsemble.contributions`` (what ``explain --why`` shows) adds up to each row's
     log-odds less the baseline, gives most weight to the feature the labels depend on
