@@ -134,6 +134,8 @@ def published_features(
         count = word_count(key)
         if count > MAX_WORDS or ends_sentence(key) or not dates.has_date(key):
             continue
+        if reasons[i] == "caption":
+            continue  # a picture's date ("mardi 24 novembre 2026. | OUEST-FRANCE")
         if month_first is None:
             month_first = dates.writes_month_first(paragraphs)
         stated = _dates_in(key, month_first)

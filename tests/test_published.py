@@ -72,6 +72,20 @@ def test_lines_that_give_no_candidate(line: str) -> None:
     assert found == []
 
 
+def test_a_date_in_a_picture_caption_is_no_candidate() -> None:
+    """A caption dates its picture: "mardi 24 novembre 2026" under the photo of a page
+    published on the 25th was picked once the models were retrained."""
+    lines = [
+        "Rennes. La nouvelle passerelle ouvrira au printemps",
+        "Publié le 25/11/2026 à 18h12",
+        "La passerelle vue depuis le quai Saint-Cyr, mardi 24 novembre 2026. | OUEST-FRANCE",
+        BODY,
+    ]
+    reasons: list[str | None] = ["title", "dateline", "caption", None]
+    found, _ = published.published_features(lines, reasons, [NAN, NAN, NAN, 0.95], 0)
+    assert [(i, when.date().isoformat()) for i, when in found] == [(1, "2026-11-25")]
+
+
 def test_dates_far_below_the_body_start_are_not_read() -> None:
     lines = ["Council raises school budget", BODY, *[BODY] * 12, "March 9, 2025 at 4:12 pm"]
     reasons: list[str | None] = ["title", *[None] * 13, "not_body"]
