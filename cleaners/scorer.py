@@ -555,7 +555,7 @@ def decide(
     open_lines = [i for i, r in enumerate(reasons) if r is None]
     x = line_features(paragraphs, reasons, in_region)[open_lines]
     logits = model.logits(x)
-    body = body_lines(logits, is_prose(x), model.switch_cost, model.threshold_logit)
+    body = body_lines(logits, x, model.switch_cost, model.threshold_logit)
     return open_lines, body, logits, x
 
 
@@ -593,26 +593,24 @@ _BODY_LIKE = BASE_FEATURES.index("body_like")
 
 
 def body_lines(
-    logits: np.ndarray, prose: np.ndarray, switch_cost: float, threshold: float
+    logits: np.ndarray, rows: np.ndarray, switch_cost: float, threshold: float
 ) -> np.ndarray:
-    """Which lines are body: ``body_path``, then each body run extended over the prose
-    lines (``prose``: ``is_body_like``) that follow it at log-odds of at least
-    ``PROSE_EDGE_LOGIT``.
+    """Which lines are body, given their log-odds and their ``line_features`` rows:
+    ``body_path``, then each body run extended over the prose lines (``body_like``) that
+    follow it at log-odds of at least ``PROSE_EDGE_LOGIT``. Ingest, training and the
+    title picker's first-pass view all decode with it.
 
-    >>> body_lines(np.array([-3.0, 2.0, 2.0, -0.3, -0.3, -3.0]),
-    ...            np.array([False, True, True, True, False, True]), 0.5, 0.0).tolist()
+    >>> rows = np.zeros((6, len(feature_names())))
+    >>> rows[[1, 2, 3, 5], _BODY_LIKE] = 1.0
+    >>> body_lines(np.array([-3.0, 2.0, 2.0, -0.3, -0.3, -3.0]), rows, 0.5, 0.0).tolist()
     [False, True, True, True, False, False]
     """
     body = body_path(logits, switch_cost, threshold)
+    prose = rows[:, _BODY_LIKE] > 0.5
     for k in range(1, len(body)):
         if body[k - 1] and not body[k] and prose[k] and logits[k] >= PROSE_EDGE_LOGIT:
             body[k] = True
     return body
-
-
-def is_prose(x: np.ndarray) -> np.ndarray:
-    """Per feature row of ``line_features``, whether its line reads as prose."""
-    return x[:, _BODY_LIKE] > 0.5
 
 
 def body_path(logits: np.ndarray, switch_cost: float, threshold: float = 0.0) -> np.ndarray:

@@ -317,8 +317,8 @@ def shingle_f1(pred: str, gold: Counter[tuple[str, ...]]) -> tuple[float, float]
 def kept_text(page: PageLines, logits: np.ndarray, switch_cost: float, threshold: float) -> str:
     """The page's text as the scorer would leave it (``scorer.decide``'s rule)."""
     open_lines = [i for i, r in enumerate(page.reasons) if r is None]
-    prose = scorer.is_prose(page.features[open_lines])
-    keep = scorer.body_lines(logits[open_lines], prose, switch_cost, threshold)
+    rows = page.features[open_lines]
+    keep = scorer.body_lines(logits[open_lines], rows, switch_cost, threshold)
     return "\n".join(page.paragraphs[i] for i, k in zip(open_lines, keep, strict=True) if k)
 
 

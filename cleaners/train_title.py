@@ -53,8 +53,8 @@ def first_pass(
     reasons = list(page.reasons)
     probability = [math.nan] * len(reasons)
     open_lines = [i for i, r in enumerate(reasons) if r is None]
-    prose = scorer.is_prose(page.features[open_lines])
-    body = scorer.body_lines(logits[open_lines], prose, switch_cost, threshold)
+    rows = page.features[open_lines]
+    body = scorer.body_lines(logits[open_lines], rows, switch_cost, threshold)
     decided = zip(open_lines, body.tolist(), logits[open_lines].tolist(), strict=True)
     for i, inside, logit in decided:
         probability[i] = 1.0 / (1.0 + math.exp(-logit))

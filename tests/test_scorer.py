@@ -87,8 +87,9 @@ def test_the_body_goes_on_over_prose_after_it(
     label: str, lines: list[tuple[float, bool, bool]]
 ) -> None:
     logits = np.array([float(x) for x, _, _ in lines])
-    prose = np.array([p for _, p, _ in lines])
-    assert scorer.body_lines(logits, prose, 0.5, 0.0).tolist() == [b for _, _, b in lines]
+    rows = np.zeros((len(lines), len(scorer.feature_names())))
+    rows[:, scorer.BASE_FEATURES.index("body_like")] = [float(p) for _, p, _ in lines]
+    assert scorer.body_lines(logits, rows, 0.5, 0.0).tolist() == [b for _, _, b in lines]
 
 
 @pytest.mark.parametrize(
