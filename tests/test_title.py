@@ -70,6 +70,47 @@ def test_candidates_are_the_short_lines_around_the_bodys_start() -> None:
     assert x[0, column["reason:nav"]] == 1
 
 
+COLUMN = {name: k for k, name in enumerate(title.FEATURE_NAMES)}
+
+
+def test_the_headline_above_the_bodys_longest_run_is_a_candidate() -> None:
+    """A stray box the first pass kept far above the body makes it start there; the lines
+    above the run of kept lines that holds the most words are candidates too."""
+    lines = ["Our newsletter", *[f"Menu item {k}" for k in range(69)]]
+    lines += ["Council raises school budget", BODY, BODY]
+    reasons: list[str | None] = [None, *["nav"] * 69, "not_body", None, None]
+    probability = [0.6, *[NAN] * 69, NAN, 0.97, 0.97]
+    assert title.body_start(reasons) == 0
+    assert title.main_start(lines, reasons) == 71
+    candidates, x = title.title_features(lines, reasons, probability)
+    assert 70 in candidates and 71 - title.ABOVE in candidates and 30 not in candidates
+    row = x[candidates.index(70)]
+    assert row[COLUMN["offset"]] == 70
+    assert row[COLUMN["main_offset"]] == -1
+
+
+def test_the_lines_around_the_title_rules_choice_are_candidates() -> None:
+    lines = [BODY, BODY, *[f"Related story {k}" for k in range(100)]]
+    lines += ["Council raises school budget", "By Jane Doe"]
+    reasons: list[str | None] = [None, None, *["related_link"] * 100, "title", "byline"]
+    candidates, x = title.title_features(lines, reasons, [0.9, 0.9, *[NAN] * 102])
+    assert 102 in candidates and 99 in candidates and 98 not in candidates
+    assert x[candidates.index(102), COLUMN["title_rule_distance"]] == 0
+    assert x[candidates.index(99), COLUMN["title_rule_distance"]] == 3
+    alone = title.title_features(lines[:2], reasons[:2], [0.9, 0.9])[1]
+    assert alone.size == 0  # no candidate there: both lines are prose
+
+
+def test_a_subheading_has_prose_above_and_a_breadcrumb_ends_with_the_headline() -> None:
+    lines = ["Blog / News / Council raises school budget", "Council raises school budget"]
+    lines += [BODY, BODY, "What the schools get", BODY]
+    reasons: list[str | None] = ["not_body", "not_body", None, None, None, None]
+    candidates, x = title.title_features(lines, reasons, [NAN, NAN, 0.9, 0.9, 0.6, 0.9])
+    assert candidates == [0, 1, 4]
+    assert x[:, COLUMN["ends_line_above"]].tolist() == [0, 1, 0]
+    assert x[:, COLUMN["prose_above"]].tolist() == [0, 0, pytest.approx(math.log1p(2))]
+
+
 @pytest.mark.parametrize(
     "credited",
     [
