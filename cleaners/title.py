@@ -59,11 +59,11 @@ BODY_LINES = 60
 PREFIX_CHARS = 25
 # Below this probability no line is taken for the headline (a page that is all body, a
 # clean feed's article, has none): the rule's choice, if any, stays, unless the model
-# ranks another line above it (``choose_headline``). Out of fold on wcxb-dev (2 December,
-# with the main run's and the title rule's lines among the candidates): 0.785 of the
-# articles right at 0.1, 0.777 at 0.15, 0.767 at 0.2, with a line named on 33.6%, 28.9%
-# and 25.6% of the body-only copies that hold no headline; 0.15 names about as many as
-# the earlier picker did at 0.1 (27.7%, for 0.763 right).
+# ranks another line above it (``choose_headline``). Out of fold on wcxb-dev (the fifth
+# session of 1 December, with the longest run's and the title rule's lines among the
+# candidates): 0.785 of the articles right at 0.1, 0.777 at 0.15, 0.767 at 0.2, with a
+# line named on 33.6%, 28.9% and 25.6% of the body-only copies that hold no headline;
+# 0.15 names about as many as the earlier picker did at 0.1 (27.7%, for 0.763 right).
 MIN_PROBABILITY = 0.15
 # Reason codes whose one-hot columns the model sees (``outside_body``, the rules-only
 # body decision, counts as ``not_body``).
