@@ -1,19 +1,21 @@
 """The author of a plain-text page, chosen by a learned picker among the names the lines
-around the body's start hold.
+around the body's start and end hold.
 
 The byline rule (``detectors.find_byline``) takes a prefixed byline ("By Jane Doe", "Von
 Katrin Schulz") or a bare name where its place says byline; on real scrapes it finds
 none on about half the articles whose gold names an author, and takes a menu label
 ("Child Care") or a widget ("No Comments") for a name on others. ``pick_author`` lists
 every name the byline readers of ``cleaners.detectors`` can read from a line near the
-body's start (a prefixed name, a bare name with a role or site after it, a name beside a
-date, a lone "By" with the name under it), describes each (how it was read, where it sits
-against the body and the headline, dates around it, the line's reason code and the line
-scorer's probability, whether the name is made of words the prose writes in lower case,
-how many name-shaped lines surround it: a menu is a run of them) and a small tree
-ensemble, trained by ``cleaners/train_scorer.py`` on wcxb-dev's gold authors, scores
-each; the best is the author when its probability reaches ``MIN_PROBABILITY``, set so
-that no more pages without an author get one than the rules gave before.
+body's start, near the start and the end of the body's longest run (``title.main_run``:
+a "Written by" box under the article) or on a line the byline rule removed (a prefixed
+name, a bare name with a role or site after it, a name beside a date, a lone "By" with
+the name under it), describes each (how it was read, where it sits against the body,
+its longest run's ends and the headline, dates around it, the line's reason code and
+the line scorer's probability, whether the name is made of words the prose writes in
+lower case, how many name-shaped lines surround it: a menu is a run of them) and a small
+tree ensemble, trained by ``cleaners/train_scorer.py`` on wcxb-dev's gold authors,
+scores each; the best is the author when its probability reaches ``MIN_PROBABILITY``,
+set so that no more pages without an author get one than the rules gave before.
 """
 
 from __future__ import annotations
@@ -28,12 +30,17 @@ import numpy as np
 
 from cleaners import dates, detectors, patterns, scorer
 from cleaners.page import ends_sentence, is_body_like, prose_words, word_count
-from cleaners.title import body_start, token_f1
+from cleaners.title import body_start, main_run, token_f1
 
 AUTHOR_MODEL_PATH = Path(__file__).parent / "data" / "author_model.npz"
-# Lines this far above the body's first kept line, or this far into it.
+# Lines this far above the body's first kept line, or this far into it (and the same
+# around the start of the body's longest run).
 ABOVE = 40
 BELOW = 10
+# And lines this far before the end of the body's longest run, or this far after it (a
+# "Written by" box under the article).
+END_ABOVE = 3
+END_BELOW = 15
 # A line longer than this is prose, not a byline.
 MAX_WORDS = 30
 # A bare name is read from a line at most this long (a prefixed one from any line
@@ -98,6 +105,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "words_after",
     "next_kept",
     "name_chars",
+    "main_offset",
+    "from_end",
 )
 # "from_headline" when no headline was picked.
 NO_HEADLINE = -99
@@ -247,12 +256,16 @@ def author_features(
     n = len(paragraphs)
     kept = [r is None for r in reasons]
     start = body_start(reasons)
-    lo, hi = max(0, start - ABOVE), min(n, start + BELOW + 1)
+    main, end = main_run(paragraphs, reasons)
+    window = set(range(max(0, start - ABOVE), min(n, start + BELOW + 1)))
+    window |= set(range(max(0, main - ABOVE), min(n, main + BELOW + 1)))
+    window |= set(range(max(0, end - END_ABOVE), min(n, end + END_BELOW + 1)))
+    window |= {i for i, r in enumerate(reasons) if r == "byline"}
     prefix = patterns.word_regex("byline")
-    keys = {
-        i: patterns.match_key(paragraphs[i])
-        for i in range(max(0, lo - SHAPED_AROUND), min(n, hi + SHAPED_AROUND))
+    near = {
+        j for i in window for j in range(max(0, i - SHAPED_AROUND), min(n, i + SHAPED_AROUND + 1))
     }
+    keys = {i: patterns.match_key(paragraphs[i]) for i in sorted(near)}
     shaped = {
         i: word_count(k) <= detectors.BYLINE_MAX_WORDS
         and detectors._is_person_name(detectors._name_and_suffix(k)[0])
@@ -262,7 +275,7 @@ def author_features(
     page = "\n".join(paragraphs).lower()
     names: list[tuple[int, str]] = []
     rows = []
-    for i in range(lo, hi):
+    for i in sorted(window):
         key = keys[i]
         count = word_count(key)
         if count > MAX_WORDS:
@@ -305,6 +318,8 @@ def author_features(
                     word_count(paragraphs[i + 1]) if i + 1 < n else -1,
                     i + 1 < n and kept[i + 1],
                     len(name),
+                    i - main,
+                    i - end,
                 ]
             )
     return names, np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))

@@ -166,16 +166,18 @@ RUN_GAP = 3
 AROUND_TITLE_RULE = 3
 
 
-def main_start(paragraphs: Sequence[str], reasons: Sequence[str | None]) -> int:
-    """The first line of the run of kept lines (with at most ``RUN_GAP`` removed lines
-    in a row between two) that holds the most words: where the body starts when the first
-    pass kept a stray menu line or a box far above it (``body_start`` is then that line).
+def main_run(paragraphs: Sequence[str], reasons: Sequence[str | None]) -> tuple[int, int]:
+    """The first and last line of the run of kept lines (with at most ``RUN_GAP`` removed
+    lines in a row between two) that holds the most words: where the body starts and ends
+    when the first pass kept a stray menu line or a box far from it (``body_start`` is
+    then that line). A page with no kept line gives (``len(reasons)``, ``len(reasons)``).
 
-    >>> main_start(["Menu", "x", "x", "x", "x", "Headline", "Long body text here ok."],
-    ...            [None, "nav", "nav", "nav", "nav", "title", None])
-    6
+    >>> main_run(["Menu", "x", "x", "x", "x", "Headline", "Long body text here ok.", "x"],
+    ...          [None, "nav", "nav", "nav", "nav", "title", None, "share"])
+    (6, 6)
     """
-    best, best_start, words_in_run, run_start, gap = -1, body_start(reasons), 0, None, 0
+    n = len(reasons)
+    best, span, words_in_run, run_start, gap = -1, (n, n), 0, None, 0
     for i, reason in enumerate(reasons):
         if reason is None:
             if run_start is None:
@@ -183,12 +185,24 @@ def main_start(paragraphs: Sequence[str], reasons: Sequence[str | None]) -> int:
             words_in_run += word_count(paragraphs[i])
             gap = 0
             if words_in_run > best:
-                best, best_start = words_in_run, run_start
+                best, span = words_in_run, (run_start, i)
+            elif span[0] == run_start:
+                span = (run_start, i)  # a line of no words still extends the best run
         else:
             gap += 1
             if gap > RUN_GAP:
                 run_start = None
-    return best_start
+    return span
+
+
+def main_start(paragraphs: Sequence[str], reasons: Sequence[str | None]) -> int:
+    """The first line of ``main_run``.
+
+    >>> main_start(["Menu", "x", "x", "x", "x", "Headline", "Long body text here ok."],
+    ...            [None, "nav", "nav", "nav", "nav", "title", None])
+    6
+    """
+    return main_run(paragraphs, reasons)[0]
 
 
 def _rank(column: np.ndarray) -> np.ndarray:

@@ -76,6 +76,27 @@ def test_a_name_under_a_lone_prefix() -> None:
     assert x[names.index((1, "Jane Doe")), COLUMN["read:under_lone_prefix"]] == 1
 
 
+def test_a_byline_under_a_long_article_is_a_candidate() -> None:
+    """A "Written by" box under the body, far below its start: read, with where it sits
+    against the end of the body's longest run; a name deep in the body is not."""
+    lines = ["Council raises school budget", *[BODY] * 30, "Written by Jane Doe", "Home"]
+    reasons: list[str | None] = ["title", *[None] * 30, "not_body", "nav"]
+    names, x = author.author_features(lines, reasons, [NAN, *[0.95] * 30, 0.2, NAN], 0)
+    assert names == [(31, "Jane Doe")]
+    assert x[0, COLUMN["from_end"]] == 1
+    assert x[0, COLUMN["main_offset"]] == 30
+    middle = [*lines[:16], "Jane Doe", *lines[16:31]]
+    names, _ = author.author_features(middle, ["title", *[None] * 31], [NAN, *[0.95] * 31], 0)
+    assert names == []  # 15 lines into the body and 15 above its end
+
+
+def test_a_line_the_byline_rule_removed_is_read_wherever_it_is() -> None:
+    lines = [BODY, BODY, *[f"Menu item {k}" for k in range(80)], "By Jane Doe", "Home"]
+    reasons: list[str | None] = [None, None, *["nav"] * 80, "byline", "nav"]
+    names, _ = author.author_features(lines, reasons, [0.9, 0.9, *[NAN] * 82], None)
+    assert names == [(82, "Jane Doe")]
+
+
 def test_prose_is_not_read_for_names() -> None:
     names, _ = author.author_features([BODY, BODY], [None, None], [0.9, 0.9], None)
     assert names == []
