@@ -8,9 +8,11 @@ article's, and it reads nothing from a line that holds more than a date ("Susan 
 9, 2024 0 Comments", "Posted on December 20, 2025 by ...", "December 15, 2025 · 30 min ·
 6279 words · Ash Vardanian"). ``pick_published`` lists every absolute date stated in the
 short lines that are not sentences from ``ABOVE`` lines above the first pass's body start
-to ``BELOW`` lines into it (each date of a line apart: "Published: Mar 8, 2024 ·
-Modified: May 19, 2025" gives two), describes each (``published_features``: where it
-sits against the body and the headline, the line's shape and reason code, the words
+to ``BELOW`` lines into it, the same around the start of the body's longest run
+(``title.main_run``), near that run's end and on the lines the dateline rule removed
+(each date of a line apart: "Published: Mar 8, 2024 · Modified: May 19, 2025" gives
+two), describes each (``published_features``: where it sits against the body, its
+longest run's ends and the headline, the line's shape and reason code, the words
 before the date in its line, an update or a publication word, a byline beside it, how it
 ranks against the other dates of the page) and a small tree ensemble, trained by
 ``cleaners/train_scorer.py`` on wcxb-dev's gold dates, scores each; the best is the
@@ -30,12 +32,16 @@ import numpy as np
 
 from cleaners import dates, patterns, scorer
 from cleaners.page import ends_sentence, word_count, words
-from cleaners.title import body_start
+from cleaners.title import body_start, main_run
 
 PUBLISHED_MODEL_PATH = Path(__file__).parent / "data" / "published_model.npz"
 # Lines this far above the body's first kept line, or this far into it.
 ABOVE = 40
 BELOW = 10
+# And lines this far before the end of the body's longest run (``title.main_run``), or
+# this far after it (a "Posted on" or "Last updated" line under the article).
+END_ABOVE = 3
+END_BELOW = 15
 # A line longer than this, or one that ends a sentence, is prose (a date in it is what
 # the text is about).
 MAX_WORDS = 30
@@ -83,6 +89,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "days_before_latest",
     "same_day_count",
     "rank_in_page",
+    "main_offset",
+    "from_end",
 )
 
 
@@ -122,14 +130,18 @@ def published_features(
     ``title.title_features``; ``headline`` is the line the headline picker chose."""
     n = len(paragraphs)
     start = body_start(reasons)
-    lo, hi = max(0, start - ABOVE), min(n, start + BELOW + 1)
+    main, last = main_run(paragraphs, reasons)
+    window = set(range(max(0, start - ABOVE), min(n, start + BELOW + 1)))
+    window |= set(range(max(0, main - ABOVE), min(n, main + BELOW + 1)))
+    window |= set(range(max(0, last - END_ABOVE), min(n, last + END_BELOW + 1)))
+    window |= {i for i, r in enumerate(reasons) if r == "dateline"}
     updated = patterns.word_regex("updated")
     heading = patterns.word_regex("dateline")
     byline = patterns.word_regex("byline")
     month_first: bool | None = None  # the page's numeric order, read at the first date
     found: list[tuple[int, datetime]] = []
     rows: list[list[float]] = []
-    for i in range(lo, hi):
+    for i in sorted(window):
         key = patterns.match_key(paragraphs[i])
         count = word_count(key)
         if count > MAX_WORDS or ends_sentence(key) or not dates.has_date(key):
@@ -173,6 +185,8 @@ def published_features(
                     0,
                     0,
                     0,
+                    i - main,
+                    i - last,
                 ]
             )
     x = np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))

@@ -86,11 +86,31 @@ def test_a_date_in_a_picture_caption_is_no_candidate() -> None:
     assert [(i, when.date().isoformat()) for i, when in found] == [(1, "2026-11-25")]
 
 
-def test_dates_far_below_the_body_start_are_not_read() -> None:
-    lines = ["Council raises school budget", BODY, *[BODY] * 12, "March 9, 2025 at 4:12 pm"]
-    reasons: list[str | None] = ["title", *[None] * 13, "not_body"]
+def test_dates_deep_in_the_body_are_not_read() -> None:
+    """More than ``BELOW`` lines under the body's start and more than ``END_ABOVE``
+    above its end: a date the text is about, a table's row."""
+    lines = ["Council raises school budget", *[BODY] * 12, "March 9, 2025", *[BODY] * 8]
+    reasons: list[str | None] = ["title", *[None] * 21]
     found, _ = published.published_features(lines, reasons, [NAN] * len(lines), 0)
     assert found == []
+
+
+def test_a_date_under_the_body_is_read_with_where_it_sits() -> None:
+    """A "Posted on" line under the article, far below the start; the picker knows it
+    sits after the end of the body's longest run (a comment's date sits there too)."""
+    lines = ["Council raises school budget", *[BODY] * 20, "Posted on March 9, 2025", "Home"]
+    reasons: list[str | None] = ["title", *[None] * 20, "not_body", "nav"]
+    found, x = published.published_features(lines, reasons, [NAN] * len(lines), 0)
+    assert [(i, when.date().isoformat()) for i, when in found] == [(21, "2025-03-09")]
+    assert x[0, COLUMN["from_end"]] == 1
+    assert x[0, COLUMN["main_offset"]] == 20
+
+
+def test_a_line_the_dateline_rule_removed_is_read_wherever_it_is() -> None:
+    lines = [BODY, BODY, *[f"Menu item {k}" for k in range(80)], "March 9, 2025", "Home"]
+    reasons: list[str | None] = [None, None, *["nav"] * 80, "dateline", "nav"]
+    found, _ = published.published_features(lines, reasons, [0.9, 0.9, *[NAN] * 82], None)
+    assert [i for i, _ in found] == [82]
 
 
 def test_a_page_with_no_date_gets_none() -> None:
