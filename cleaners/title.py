@@ -160,7 +160,7 @@ def body_start(reasons: Sequence[str | None]) -> int:
 
 
 # Removed lines that still join two kept lines into one run of the body
-# (``main_start``).
+# (``main_run``).
 RUN_GAP = 3
 # The title rule's headline brings the lines this far either side of it among the
 # candidates.
