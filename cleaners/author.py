@@ -30,17 +30,13 @@ import numpy as np
 
 from cleaners import dates, detectors, patterns, scorer
 from cleaners.page import ends_sentence, is_body_like, prose_words, word_count
-from cleaners.title import body_start, main_run, token_f1
+from cleaners.title import body_start, lines_near_body, token_f1
 
 AUTHOR_MODEL_PATH = Path(__file__).parent / "data" / "author_model.npz"
 # Lines this far above the body's first kept line, or this far into it (and the same
-# around the start of the body's longest run).
+# around the start of the body's longest run; ``title.lines_near_body``).
 ABOVE = 40
 BELOW = 10
-# And lines this far before the end of the body's longest run, or this far after it (a
-# "Written by" box under the article).
-END_ABOVE = 3
-END_BELOW = 15
 # A line longer than this is prose, not a byline.
 MAX_WORDS = 30
 # A bare name is read from a line at most this long (a prefixed one from any line
@@ -259,10 +255,7 @@ def author_features(
     n = len(paragraphs)
     kept = [r is None for r in reasons]
     start = body_start(reasons)
-    main, end = main_run(paragraphs, reasons)
-    window = set(range(max(0, start - ABOVE), min(n, start + BELOW + 1)))
-    window |= set(range(max(0, main - ABOVE), min(n, main + BELOW + 1)))
-    window |= set(range(max(0, end - END_ABOVE), min(n, end + END_BELOW + 1)))
+    window, main, end = lines_near_body(paragraphs, reasons, ABOVE, BELOW, with_end=True)
     window |= {i for i, r in enumerate(reasons) if r == "byline"}
     prefix = patterns.word_regex("byline")
     near = {

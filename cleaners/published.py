@@ -32,16 +32,14 @@ import numpy as np
 
 from cleaners import dates, patterns, scorer
 from cleaners.page import ends_sentence, word_count, words
-from cleaners.title import body_start, main_run
+from cleaners.title import body_start, lines_near_body
 
 PUBLISHED_MODEL_PATH = Path(__file__).parent / "data" / "published_model.npz"
-# Lines this far above the body's first kept line, or this far into it.
+# Lines this far above the body's first kept line, or this far into it (and the same
+# around the start of the body's longest run, and under its end:
+# ``title.lines_near_body``).
 ABOVE = 40
 BELOW = 10
-# And lines this far before the end of the body's longest run (``title.main_run``), or
-# this far after it (a "Posted on" or "Last updated" line under the article).
-END_ABOVE = 3
-END_BELOW = 15
 # A line longer than this, or one that ends a sentence, is prose (a date in it is what
 # the text is about).
 MAX_WORDS = 30
@@ -128,12 +126,8 @@ def published_features(
     """The dates stated near the body's start, as (line, date), and one row of
     ``FEATURE_NAMES`` each. ``reasons`` and ``probability`` are the first pass's, as for
     ``title.title_features``; ``headline`` is the line the headline picker chose."""
-    n = len(paragraphs)
     start = body_start(reasons)
-    main, last = main_run(paragraphs, reasons)
-    window = set(range(max(0, start - ABOVE), min(n, start + BELOW + 1)))
-    window |= set(range(max(0, main - ABOVE), min(n, main + BELOW + 1)))
-    window |= set(range(max(0, last - END_ABOVE), min(n, last + END_BELOW + 1)))
+    window, main, last = lines_near_body(paragraphs, reasons, ABOVE, BELOW, with_end=True)
     window |= {i for i, r in enumerate(reasons) if r == "dateline"}
     updated = patterns.word_regex("updated")
     heading = patterns.word_regex("dateline")

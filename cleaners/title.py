@@ -196,6 +196,41 @@ def main_run(paragraphs: Sequence[str], reasons: Sequence[str | None]) -> tuple[
     return span
 
 
+# The lines under an article a picker reads besides those around the body's start (a
+# "Written by" box, a "Posted on" or "Last updated" line): from this many above the end
+# of the body's longest run to this many under it.
+END_ABOVE = 3
+END_BELOW = 15
+
+
+def lines_near_body(
+    paragraphs: Sequence[str],
+    reasons: Sequence[str | None],
+    above: int,
+    below: int,
+    with_end: bool = False,
+) -> tuple[set[int], int, int]:
+    """The lines a picker reads, and the first and last line of ``main_run``: from
+    ``above`` lines above the first kept line (``body_start``) to ``below`` lines into
+    the body, the same around the start of the longest run, and with ``with_end`` the
+    lines from ``END_ABOVE`` above that run's end to ``END_BELOW`` under it.
+
+    >>> lines = ["Menu", *["x"] * 30, "Long body text here ok.", "x", "By Jane Doe"]
+    >>> window, main, end = lines_near_body(lines, [None, *["nav"] * 30, None, "x", "x"],
+    ...                                     2, 0, with_end=True)
+    >>> sorted(window), main, end
+    ([0, 28, 29, 30, 31, 32, 33], 31, 31)
+    """
+    n = len(reasons)
+    start = body_start(reasons)
+    main, end = main_run(paragraphs, reasons)
+    window = set(range(max(0, start - above), min(n, start + below + 1)))
+    window |= set(range(max(0, main - above), min(n, main + below + 1)))
+    if with_end:
+        window |= set(range(max(0, end - END_ABOVE), min(n, end + END_BELOW + 1)))
+    return window, main, end
+
+
 def main_start(paragraphs: Sequence[str], reasons: Sequence[str | None]) -> int:
     """The first line of ``main_run``.
 
@@ -226,10 +261,8 @@ def title_features(
     n = len(paragraphs)
     kept = [r is None for r in reasons]
     start = body_start(reasons)
-    main = main_start(paragraphs, reasons)
+    window, main, _ = lines_near_body(paragraphs, reasons, ABOVE, BELOW)
     by_rule = [i for i, r in enumerate(reasons) if r == "title"]
-    window = set(range(max(0, start - ABOVE), min(n, start + BELOW + 1)))
-    window |= set(range(max(0, main - ABOVE), min(n, main + BELOW + 1)))
     for t in by_rule:
         window |= set(range(max(0, t - AROUND_TITLE_RULE), min(n, t + AROUND_TITLE_RULE + 1)))
     lo, hi = (min(window), max(window) + 1) if window else (0, 0)
