@@ -16,7 +16,8 @@ their gold (``<id>.gold.json``):
 A missing value counts as wrong. On the pages whose gold has no author or no date, the
 share that got a value anyway is reported too ("given where gold has none"): a value
 there is most often invented (a site name, a copyright year). ``--misses FIELD`` prints
-the text path's misses for one field. Pages stay in ../shared.
+the text path's misses for one field, a value given where the gold has none among them.
+Pages stay in ../shared.
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ class _Tally:
     seconds: Counter[str] = field(default_factory=Counter)
 
     def score(self, route: str, got: dict[str, Any], gold: dict[str, Any]) -> list[str]:
-        """Counts one route's answer for one page; returns the fields it got wrong."""
+        """Counts one route's answer for one page; returns the fields it got wrong (a value
+        where the gold has none among them)."""
         right = self.right.setdefault(route, Counter())
         given = self.given_without_gold.setdefault(route, Counter())
         misses = []
@@ -157,6 +159,7 @@ class _Tally:
                     misses.append(f)
             elif got.get(f):
                 given[f] += 1
+                misses.append(f)
         return misses
 
     def print_table(self, routes: list[str], pages: int) -> None:
