@@ -10,7 +10,7 @@ body's words in it, yet sites put a breadcrumb, a category, a box title or the
 standfirst in between, or repeat the headline in the breadcrumb and a share line. So
 ``pick_title`` describes every short line from ``ABOVE`` lines above the body's first
 line to ``BELOW`` lines into it, the same around the start of the body's longest run
-(``main_start``: the first kept line may be a stray menu line far above it), and the
+(``main_run``: the first kept line may be a stray menu line far above it), and the
 lines around the title rule's choice (``title_features``: its shape, where it sits, the
 body's words in it, what is around it, why cleaning removed it, the line scorer's
 probability, how often the page repeats it, the body's paragraphs above it, a breadcrumb
@@ -229,16 +229,6 @@ def lines_near_body(
     if with_end:
         window |= set(range(max(0, end - END_ABOVE), min(n, end + END_BELOW + 1)))
     return window, main, end
-
-
-def main_start(paragraphs: Sequence[str], reasons: Sequence[str | None]) -> int:
-    """The first line of ``main_run``.
-
-    >>> main_start(["Menu", "x", "x", "x", "x", "Headline", "Long body text here ok."],
-    ...            [None, "nav", "nav", "nav", "nav", "title", None])
-    6
-    """
-    return main_run(paragraphs, reasons)[0]
 
 
 def _rank(column: np.ndarray) -> np.ndarray:

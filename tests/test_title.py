@@ -81,7 +81,7 @@ def test_the_headline_above_the_bodys_longest_run_is_a_candidate() -> None:
     reasons: list[str | None] = [None, *["nav"] * 69, "not_body", None, None]
     probability = [0.6, *[NAN] * 69, NAN, 0.97, 0.97]
     assert title.body_start(reasons) == 0
-    assert title.main_start(lines, reasons) == 71
+    assert title.main_run(lines, reasons)[0] == 71
     candidates, x = title.title_features(lines, reasons, probability)
     assert 70 in candidates and 71 - title.ABOVE in candidates and 30 not in candidates
     row = x[candidates.index(70)]
