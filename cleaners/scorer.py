@@ -14,7 +14,8 @@ price for every switch between body and not-body (a two-state Viterbi pass), so 
 short line inside the article stays and a mid-article link block does not cut the body in
 two unless the evidence says so.
 
-Inference is plain numpy: no learning library is needed at run time.
+Inference is numpy and one compiled loop (``cleaners.kernels``, numba): no learning
+library is needed at run time.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from cleaners import patterns
+from cleaners.kernels import tree_sum
 from cleaners.page import (
     ends_sentence,
     first_char,
@@ -115,7 +117,6 @@ WINDOW_FEATURES: tuple[str, ...] = ("log_words", "body_like", "function_share", 
 
 _REPEATS = BASE_FEATURES.index("log_repeats")
 _REASON_INDEX = {r: k for k, r in enumerate(RULE_REASONS)}
-_LOW32 = np.int64(0xFFFFFFFF)
 
 
 def feature_names() -> tuple[str, ...]:
@@ -428,35 +429,21 @@ class TreeEnsemble:
         return best_of(self.logits(x))
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        """The log-odds that each row of ``x`` is body."""
-        n = x.shape[0]
-        if n == 0:
+        """The log-odds that each row of ``x`` is body (``kernels.tree_sum``)."""
+        if x.shape[0] == 0:
             return np.zeros(0)
-        packed, threshold, value, roots = self._flat
-        # One flat node index per (line, tree). A node's children sit side by side, so a
-        # step is ``left + went_right``; a leaf is its own left child with a NaN threshold
-        # (never passed), so every level is three gathers and no leaf test: the node's
-        # left child and feature packed in one int64 (child above, feature below), the
-        # line's value, the threshold. Values and thresholds are float64, as scikit-learn
-        # compares them, so the trees give what they gave in training. ``take`` with
-        # ``mode="clip"`` skips the bounds checks of fancy indexing (every index is in
-        # range by construction): about 40% faster.
-        node = np.broadcast_to(roots, (n, len(roots))).copy()
-        rows = (np.arange(n, dtype=np.int64) * x.shape[1])[:, None]
-        flat_x = np.ascontiguousarray(x, dtype=np.float64).ravel()
-        for _ in range(self.depth - 1):  # one step per split on the longest path
-            both = packed.take(node, mode="clip")
-            went_right = flat_x.take((both & _LOW32) + rows, mode="clip") > threshold.take(
-                node, mode="clip"
-            )
-            node = (both >> 32) + went_right
-        return self.baseline + value.take(node, mode="clip").sum(axis=1, dtype=np.float64)
+        left, feature, threshold, value, roots = self._flat
+        rows = np.ascontiguousarray(x, dtype=np.float64)
+        steps = self.depth - 1  # the splits on the longest path
+        return self.baseline + tree_sum(left, feature, threshold, value, roots, rows, steps)
 
     @cached_property
     def _flat(self) -> tuple[np.ndarray, ...]:
         """The trees renumbered breadth first into flat arrays, tree after tree, so that
-        each split's right child directly follows its left one: (left child << 32 |
-        feature, threshold, leaf value, roots)."""
+        each split's right child directly follows its left one: (left child, feature,
+        threshold, leaf value, roots). A leaf is its own left child with a NaN threshold
+        (never passed), so a walk needs no leaf test. Values and thresholds are float64,
+        as scikit-learn compares them, so the trees give what they gave in training."""
         feature: list[int] = []
         threshold: list[float] = []
         left: list[int] = []
@@ -479,7 +466,8 @@ class TreeEnsemble:
                 left.append(place[node] if leaf else place[int(self.left[t, node])])
                 value.append(float(self.value[t, node]))
         return (
-            (np.array(left, dtype=np.int64) << 32) | np.array(feature, dtype=np.int64),
+            np.array(left, dtype=np.int64),
+            np.array(feature, dtype=np.int64),
             np.array(threshold, dtype=np.float64),
             np.array(value, dtype=np.float64),
             np.array(roots, dtype=np.int64),
