@@ -34,7 +34,6 @@ from pathlib import Path
 import numpy as np
 
 from cleaners import patterns
-from cleaners.kernels import tree_sum
 from cleaners.page import (
     ends_sentence,
     first_char,
@@ -432,6 +431,10 @@ class TreeEnsemble:
         """The log-odds that each row of ``x`` is body (``kernels.tree_sum``)."""
         if x.shape[0] == 0:
             return np.zeros(0)
+        # Imported on first use: numba costs a process about 170 MB, which a process that
+        # only orchestrates, reads or writes (the flow's own) need not pay.
+        from cleaners.kernels import tree_sum
+
         left, feature, threshold, value, roots = self._flat
         rows = np.ascontiguousarray(x, dtype=np.float64)
         steps = self.depth - 1  # the splits on the longest path
