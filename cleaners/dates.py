@@ -111,8 +111,12 @@ def has_date(text: str) -> bool:
     return bool(dated or TIME.search(text) or RELATIVE.search(text))
 
 
-# An all-numeric date ("8/1/2025", "19.12.2025"): day and month in either order.
-_NUMERIC_DATE = re.compile(r"(?<![\d./])(\d{1,2})([./])(\d{1,2})\2(\d{2,4})(?![\d./])")
+# An all-numeric date ("8/1/2025", "19.12.2025"): day and month in either order, not
+# preceded by a digit, "." or "/" (``_NUMERIC_AFTER``: tested on each match, since a
+# pattern opening with that look-behind is tried at every position of the page, 2x
+# slower; a match it rejects holds only digits and separators, so no match hides in it).
+_NUMERIC_DATE = re.compile(r"(\d{1,2})([./])(\d{1,2})\2(\d{2,4})(?![\d./])")
+_NUMERIC_AFTER = frozenset("0123456789./")
 
 
 def numeric_order(text: str) -> bool | None:
@@ -125,9 +129,16 @@ def numeric_order(text: str) -> bool | None:
     (True, False)
     >>> numeric_order("8/1/2025") is None
     True
+
+    A run of digits and separators longer than a date is none ("v3.19/12/2025"):
+
+    >>> numeric_order("v3.19/12/2025") is None, numeric_order("v3 19/12/2025")
+    (True, False)
     """
     month_first = day_first = False
     for m in _NUMERIC_DATE.finditer(text):
+        if m.start() and text[m.start() - 1] in _NUMERIC_AFTER:
+            continue
         first, second = int(m.group(1)), int(m.group(3))
         if first > 12 >= second:
             day_first = True
