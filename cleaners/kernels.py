@@ -52,3 +52,35 @@ def tree_sum(
         for i in range(n):
             out[i] += value[node[i]]
     return out
+
+
+@njit(cache=True, nogil=True)
+def dfa_visits(
+    nextmove: np.ndarray, rowbase: np.ndarray, output: np.ndarray, data: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """py3langid's byte n-gram features of ``data`` (UTF-8 bytes): its automaton walked
+    byte by byte (``state = nextmove[rowbase[state] + byte]``), each state's feature
+    (``output``, -1 for none) counted. Returns the features in the order they first
+    occur and their counts (float32), as ``py3langid.langid.visit_counts`` gives them in
+    its ``Counter``, so the scores computed from them are the same to the bit.
+
+    >>> nextmove = np.array([1, 0, 0, 1])  # byte 0 moves state 0 -> 1 -> 0 -> 1
+    >>> idx, counts = dfa_visits(nextmove, np.array([0, 2]), np.array([-1, 7]),
+    ...                          np.array([0, 0, 0], dtype=np.uint8))
+    >>> idx.tolist(), counts.tolist()
+    ([7], [2.0])
+    """
+    count = np.zeros(output.max() + 1, dtype=np.int64)
+    order = np.empty(len(data), dtype=np.int64)
+    seen = 0
+    state = 0
+    for byte in data:
+        state = nextmove[rowbase[state] + byte]
+        feature = output[state]
+        if feature >= 0:
+            if count[feature] == 0:
+                order[seen] = feature
+                seen += 1
+            count[feature] += 1
+    idx = order[:seen].copy()
+    return idx, count[idx].astype(np.float32)

@@ -42,20 +42,44 @@ def _identifier() -> Any | None:
     """py3langid's identifier with normalised probabilities, made once per process, or
     None when its model cannot be read (logged once: the documents go on without a
     detected language)."""
-    from py3langid.langid import LanguageIdentifier
+    from py3langid.langid import RAW_FLOOR, LanguageIdentifier
     from py3langid.modelio import _to_array
+
+    class CompiledWalk(LanguageIdentifier):  # type: ignore[misc]
+        """py3langid's identifier, its automaton walked by compiled code
+        (``kernels.dfa_visits``: py3langid walks it in a Python loop, a byte at a time,
+        1.3 ms for the 2,000 characters read) over the model's own arrays, mapped from
+        the cache rather than copied. The same features in the same order, so the same
+        scores to the bit."""
+
+        def _raw_score(self, text: bytes) -> np.ndarray:
+            from cleaners.kernels import dfa_visits
+
+            idx, counts = dfa_visits(
+                self.tk_nextmove,
+                self._walk_rowbase,
+                self._walk_output,
+                np.frombuffer(text, np.uint8),
+            )
+            if len(idx):
+                return np.log1p(counts) @ self.nb_ptc[idx] + self.nb_pc
+            fill = 0.0 if self._norm_probs else RAW_FLOOR
+            return np.full(len(self.nb_classes), fill, dtype=np.float32)
 
     try:
         model = _model_arrays()
-        return LanguageIdentifier(
+        identifier = CompiledWalk(
             model["ptc"],
             model["pc"],
             model["classes"].tolist(),
-            _to_array(model["nextmove"]),
+            model["nextmove"],
             model["out_feat"].tolist(),
             norm_probs=True,
             tk_row=_to_array(model["nextmove_row"]),
         )
+        identifier._walk_rowbase = model["nextmove_row"].astype(np.int64) << 8
+        identifier._walk_output = np.asarray(model["out_feat"], dtype=np.int64)
+        return identifier
     except (OSError, MemoryError, ValueError, KeyError, lzma.LZMAError) as exc:
         LOG.warning("language detection is off: py3langid's model could not be read: %s", exc)
         return None
