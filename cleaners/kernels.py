@@ -6,10 +6,12 @@ numpy the walk gathers over every (line, tree) pair at once, and each of its ste
 arrays larger than the processor's caches; a compiled loop walks one tree at a time for
 all the page's lines, so the tree's nodes stay in the fastest cache: about 3.4x faster on
 real pages, with the same comparisons in the same float64, so the same log-odds.
+Language detection's byte automaton (py3langid's, walked in a Python loop there) is the
+other: 1.3 ms a page in Python, 0.17 ms here.
 
 Compiled on first use and cached on disk (``cache=True``: next to this file, or in
 numba's user-wide cache when that is not writable), so a process pays the compilation
-(about half a second) once per machine, not per run.
+(about half a second a loop) once per machine, not per run.
 """
 
 from __future__ import annotations
