@@ -110,7 +110,7 @@ def test_a_sentence_in_german_quotes_reads_as_prose(line: str) -> None:
     assert shape["starts_upper"] == 1.0
 
 
-def test_the_numpy_trees_give_what_scikit_learn_gives() -> None:
+def test_the_compiled_trees_give_what_scikit_learn_gives() -> None:
     sklearn = pytest.importorskip("sklearn")
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -124,6 +124,24 @@ def test_the_numpy_trees_give_what_scikit_learn_gives() -> None:
     clf.fit(x, y)
     ours = to_ensemble(clf, 1.0, 0.0).logits(x)
     np.testing.assert_allclose(ours, clf.decision_function(x), rtol=1e-6, atol=1e-6)
+
+
+def test_numba_loads_with_the_first_tree_walk_not_with_the_flow() -> None:
+    """numba costs a process about 170 MB: the flow's own process, which reads, dedups
+    and writes, imports the cleaners without it; the first tree walk brings it in."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, flows.ingest, cleaners.document\n"
+        "print('numba' in sys.modules)\n"
+        "cleaners.document.process_document(b'The council met on Tuesday and voted.', 'a.txt')\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split() == ["False", "True"]
 
 
 def test_the_mean_of_models_gives_the_mean_of_their_log_odds() -> None:
