@@ -156,18 +156,16 @@ def _page_and_copies(
     return page, body_only(page, job[3]), short_copy(page, job[3])
 
 
-def training_pages(
-    eval_set: Path, settings: CleanSettings, workers: int | None = None
-) -> list[PageLines]:
+def training_pages(eval_set: Path, settings: CleanSettings) -> list[PageLines]:
     """The set's pages, then their body-only copies, then their short copies, each in the
-    manifest's order; read in ``workers`` processes (one per core by default), which give
-    the same pages in the same order as one."""
+    manifest's order; read in one process per core, which give the same pages in the
+    same order as one process."""
     from concurrent.futures import ProcessPoolExecutor
 
     manifest = json.loads((eval_set / "manifest.json").read_text())
     types = manifest.get("page_types", {})
     jobs = [(eval_set, page_id, types, settings) for page_id in manifest["ids"]]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor() as pool:
         found = list(pool.map(_page_and_copies, jobs, chunksize=16))
     return [page for group in zip(*found, strict=True) for page in group if page is not None]
 
