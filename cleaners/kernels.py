@@ -58,21 +58,25 @@ def tree_sum(
 
 @njit(cache=True, nogil=True)
 def dfa_visits(
-    nextmove: np.ndarray, rowbase: np.ndarray, output: np.ndarray, data: np.ndarray
+    nextmove: np.ndarray,
+    rowbase: np.ndarray,
+    output: np.ndarray,
+    features: int,
+    data: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """py3langid's byte n-gram features of ``data`` (UTF-8 bytes): its automaton walked
     byte by byte (``state = nextmove[rowbase[state] + byte]``), each state's feature
-    (``output``, -1 for none) counted. Returns the features in the order they first
-    occur and their counts (float32), as ``py3langid.langid.visit_counts`` gives them in
-    its ``Counter``, so the scores computed from them are the same to the bit.
+    (``output``, -1 for none, below ``features``) counted. Returns the features in the
+    order they first occur and their counts (float32), as ``py3langid.langid.visit_counts``
+    gives them in its ``Counter``, so the scores computed from them are the same to the bit.
 
     >>> nextmove = np.array([1, 0, 0, 1])  # byte 0 moves state 0 -> 1 -> 0 -> 1
-    >>> idx, counts = dfa_visits(nextmove, np.array([0, 2]), np.array([-1, 7]),
+    >>> idx, counts = dfa_visits(nextmove, np.array([0, 2]), np.array([-1, 7]), 8,
     ...                          np.array([0, 0, 0], dtype=np.uint8))
     >>> idx.tolist(), counts.tolist()
     ([7], [2.0])
     """
-    count = np.zeros(output.max() + 1, dtype=np.int64)
+    count = np.zeros(features, dtype=np.int64)
     order = np.empty(len(data), dtype=np.int64)
     seen = 0
     state = 0

@@ -53,6 +53,13 @@ def _identifier() -> Any | None:
         the cache rather than copied. The same features in the same order, so the same
         scores to the bit."""
 
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # py3langid's own row offsets and feature ids, as arrays the loop can read.
+            self._walk_rowbase = np.asarray(self._rowbase, dtype=np.int64)
+            self._walk_output = np.asarray(self.tk_output, dtype=np.int64)
+            self._features = int(self._walk_output.max()) + 1
+
         def _raw_score(self, text: bytes) -> np.ndarray:
             from cleaners.kernels import dfa_visits
 
@@ -60,6 +67,7 @@ def _identifier() -> Any | None:
                 self.tk_nextmove,
                 self._walk_rowbase,
                 self._walk_output,
+                self._features,
                 np.frombuffer(text, np.uint8),
             )
             if len(idx):
@@ -69,7 +77,7 @@ def _identifier() -> Any | None:
 
     try:
         model = _model_arrays()
-        identifier = CompiledWalk(
+        return CompiledWalk(
             model["ptc"],
             model["pc"],
             model["classes"].tolist(),
@@ -78,9 +86,6 @@ def _identifier() -> Any | None:
             norm_probs=True,
             tk_row=_to_array(model["nextmove_row"]),
         )
-        identifier._walk_rowbase = model["nextmove_row"].astype(np.int64) << 8
-        identifier._walk_output = np.asarray(model["out_feat"], dtype=np.int64)
-        return identifier
     except (OSError, MemoryError, ValueError, KeyError, lzma.LZMAError) as exc:
         LOG.warning("language detection is off: py3langid's model could not be read: %s", exc)
         return None
