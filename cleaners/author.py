@@ -255,8 +255,9 @@ def author_features(
     n = len(paragraphs)
     kept = [r is None for r in reasons]
     start = body_start(reasons)
-    window, main, end = lines_near_body(paragraphs, reasons, ABOVE, BELOW, with_end=True)
-    window |= {i for i, r in enumerate(reasons) if r == "byline"}
+    window, main, end = lines_near_body(
+        paragraphs, reasons, ABOVE, BELOW, with_end=True, rule="byline"
+    )
     prefix = patterns.word_regex("byline")
     near = {
         j for i in window for j in range(max(0, i - SHAPED_AROUND), min(n, i + SHAPED_AROUND + 1))

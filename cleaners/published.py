@@ -127,8 +127,9 @@ def published_features(
     ``FEATURE_NAMES`` each. ``reasons`` and ``probability`` are the first pass's, as for
     ``title.title_features``; ``headline`` is the line the headline picker chose."""
     start = body_start(reasons)
-    window, main, last = lines_near_body(paragraphs, reasons, ABOVE, BELOW, with_end=True)
-    window |= {i for i, r in enumerate(reasons) if r == "dateline"}
+    window, main, last = lines_near_body(
+        paragraphs, reasons, ABOVE, BELOW, with_end=True, rule="dateline"
+    )
     updated = patterns.word_regex("updated")
     heading = patterns.word_regex("dateline")
     byline = patterns.word_regex("byline")

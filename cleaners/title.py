@@ -165,6 +165,9 @@ RUN_GAP = 3
 # The title rule's headline brings the lines this far either side of it among the
 # candidates.
 AROUND_TITLE_RULE = 3
+# A breadcrumb ending with a candidate ("Blog / News / <headline>") is looked for this
+# many lines above it.
+BREADCRUMB_ABOVE = 3
 
 
 def main_run(paragraphs: Sequence[str], reasons: Sequence[str | None]) -> tuple[int, int]:
@@ -209,17 +212,24 @@ def lines_near_body(
     above: int,
     below: int,
     with_end: bool = False,
+    rule: str | None = None,
+    around_rule: int = 0,
 ) -> tuple[set[int], int, int]:
     """The lines a picker reads, and the first and last line of ``main_run``: from
     ``above`` lines above the first kept line (``body_start``) to ``below`` lines into
-    the body, the same around the start of the longest run, and with ``with_end`` the
-    lines from ``END_ABOVE`` above that run's end to ``END_BELOW`` under it.
+    the body, the same around the start of the longest run, with ``with_end`` the lines
+    from ``END_ABOVE`` above that run's end to ``END_BELOW`` under it, and with ``rule``
+    every line that rule removed (the field's own rule: a byline, a dateline) and the
+    ``around_rule`` lines either side of it, wherever it is.
 
     >>> lines = ["Menu", *["x"] * 30, "Long body text here ok.", "x", "By Jane Doe"]
     >>> window, main, end = lines_near_body(lines, [None, *["nav"] * 30, None, "x", "x"],
     ...                                     2, 0, with_end=True)
     >>> sorted(window), main, end
     ([0, 28, 29, 30, 31, 32, 33], 31, 31)
+    >>> sorted(lines_near_body(lines, [None, "byline", *["nav"] * 29, None, "x", "x"],
+    ...                        0, 0, rule="byline", around_rule=1)[0])
+    [0, 1, 2, 31]
     """
     n = len(reasons)
     start = body_start(reasons)
@@ -228,6 +238,9 @@ def lines_near_body(
     window |= set(range(max(0, main - above), min(n, main + below + 1)))
     if with_end:
         window |= set(range(max(0, end - END_ABOVE), min(n, end + END_BELOW + 1)))
+    if rule is not None:
+        for t in (i for i, r in enumerate(reasons) if r == rule):
+            window |= set(range(max(0, t - around_rule), min(n, t + around_rule + 1)))
     return window, main, end
 
 
@@ -251,10 +264,10 @@ def title_features(
     n = len(paragraphs)
     kept = [r is None for r in reasons]
     start = body_start(reasons)
-    window, main, _ = lines_near_body(paragraphs, reasons, ABOVE, BELOW)
+    window, main, _ = lines_near_body(
+        paragraphs, reasons, ABOVE, BELOW, rule="title", around_rule=AROUND_TITLE_RULE
+    )
     by_rule = [i for i, r in enumerate(reasons) if r == "title"]
-    for t in by_rule:
-        window |= set(range(max(0, t - AROUND_TITLE_RULE), min(n, t + AROUND_TITLE_RULE + 1)))
     lo, hi = (min(window), max(window) + 1) if window else (0, 0)
     # A line the byline rule removed signs the page: it is never its headline ("Eine
     # Reportage von Hannah Vogt" under a short headline).
@@ -365,7 +378,7 @@ def title_features(
                 math.log1p(prose_before[i]),
                 any(
                     paragraphs[j].lower().endswith(lowered) and len(paragraphs[j]) > len(text)
-                    for j in range(max(0, i - 3), i)
+                    for j in range(max(0, i - BREADCRUMB_ABOVE), i)
                 ),
             ]
         )
