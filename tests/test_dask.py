@@ -4,6 +4,7 @@ pool of local worker processes (``workers=2``)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 from pathlib import Path
 
@@ -63,8 +64,22 @@ def test_dask_local_cluster_gives_the_local_result(corpus: Path, local_run, tmp_
     _assert_same(tmp_path, local_run)
 
 
-def test_worker_processes_give_the_local_result(corpus: Path, local_run, tmp_path: Path) -> None:
+def test_worker_processes_give_the_local_result(
+    corpus: Path, local_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same curated data; and the pool's processes are gone before the write starts
+    (dedup and writing happen in the flow's process, idle workers would only hold memory)."""
+    import flows.ingest
     from flows.ingest import ingest
 
+    alive_while_writing: list[int] = []
+    write = flows.ingest._write
+
+    def watched(*args, **kwargs):
+        alive_while_writing.append(len(multiprocessing.active_children()))
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(flows.ingest, "_write", watched)
     ingest(raw_dir=str(corpus), curated_dir=str(tmp_path), ingest_date=DAY, batch_size=4, workers=2)
     _assert_same(tmp_path, local_run)
+    assert alive_while_writing == [0]
