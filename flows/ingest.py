@@ -214,10 +214,11 @@ def task_runner(workers: int, dask_address: str | None) -> TaskRunner:
 
 def release_workers() -> None:
     """Stop this flow run's pool of cleaning processes once every batch is cleaned.
-    Dedup and writing happen in this process; idle workers would hold their memory
-    (about 600 MB each on real pages) through the write, where the run's peak was. The
-    pool's own exit at the end of the subflow then has nothing left to stop. A Dask
-    cluster is not the run's to stop, and threads hold no memory of their own."""
+    Deciding the keepers and writing happen in this process; idle workers would hold
+    their memory (about 600 MB each on real pages) through both, where a large run's
+    peak was. The pool's own exit at the end of the subflow then has nothing left to
+    stop. A Dask cluster is not the run's to stop, and threads hold no memory of their
+    own."""
     context = FlowRunContext.get()
     runner = context.task_runner if context else None
     if isinstance(runner, ProcessPoolTaskRunner):
@@ -315,7 +316,6 @@ def _ingest_run(
         # a few batches, not the run), fed to dedup in order and set aside on disk; once
         # every keeper is known, they are read back in order, deduplicated and written.
         _clean(submit, batches, in_flight, run, stats, aside)
-        release_workers()
         _write(aside, len(batches), run, writer, stats, ingested_at)
         dropped = writer.dropped_documents()
         _warn_dropped(day, dropped)
@@ -387,8 +387,8 @@ def _clean(
     stats: report.RunStats,
     aside: store.BatchSpill,
 ) -> None:
-    """Clean every batch, feed it to dedup in order and set it aside; then decide the
-    run's keepers."""
+    """Clean every batch, feed it to dedup in order and set it aside; then stop the
+    cleaning processes and decide the run's keepers."""
     log = get_run_logger()
     cleaned = 0
     _progress("cleaning", 0, len(batches), 0)
@@ -408,6 +408,7 @@ def _clean(
             len(result.skipped) + len(report.skipped) + len(result.still_failing),
             len(result.errors),
         )
+    release_workers()
     started = time.perf_counter()
     run.finish()
     stats.timings["dedup"] += time.perf_counter() - started

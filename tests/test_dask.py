@@ -67,19 +67,24 @@ def test_dask_local_cluster_gives_the_local_result(corpus: Path, local_run, tmp_
 def test_worker_processes_give_the_local_result(
     corpus: Path, local_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same curated data; and the pool's processes are gone before the write starts
-    (dedup and writing happen in the flow's process, idle workers would only hold memory)."""
+    """The same curated data; and the pool's processes are gone before the run's keepers
+    are decided and written (that happens in the flow's process: idle workers would only
+    hold memory)."""
     import flows.ingest
+    from cleaners.rundedup import RunDedup
     from flows.ingest import ingest
 
-    alive_while_writing: list[int] = []
-    write = flows.ingest._write
+    alive: list[tuple[str, int]] = []
 
-    def watched(*args, **kwargs):
-        alive_while_writing.append(len(multiprocessing.active_children()))
-        return write(*args, **kwargs)
+    def watched(name: str, step):
+        def counted(*args, **kwargs):
+            alive.append((name, len(multiprocessing.active_children())))
+            return step(*args, **kwargs)
 
-    monkeypatch.setattr(flows.ingest, "_write", watched)
+        return counted
+
+    monkeypatch.setattr(RunDedup, "finish", watched("keepers", RunDedup.finish))
+    monkeypatch.setattr(flows.ingest, "_write", watched("write", flows.ingest._write))
     ingest(raw_dir=str(corpus), curated_dir=str(tmp_path), ingest_date=DAY, batch_size=4, workers=2)
     _assert_same(tmp_path, local_run)
-    assert alive_while_writing == [0]
+    assert alive == [("keepers", 0), ("write", 0)]
