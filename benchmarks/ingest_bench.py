@@ -32,6 +32,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -109,7 +110,24 @@ def trafilatura_alone(pages: int) -> dict[str, float]:
     return {"pages": pages, "pages_per_s": pages / dt}
 
 
-def _sample_tree(pid: int, peak: list[int], stop: threading.Event) -> None:
+def _role(proc: psutil.Process, root: psutil.Process) -> str:
+    """What a process of the run's tree is: the command, the run, its API server or a
+    cleaning worker."""
+    if proc.pid == root.pid:
+        return "supervisor"
+    line = " ".join(proc.cmdline())
+    if "flows.cli" in line:
+        return "run"
+    if "uvicorn" in line:
+        return "api server"
+    if "resource_tracker" in line:
+        return "resource tracker"
+    return "worker" if "spawn_main" in line else "other"
+
+
+def _sample_tree(pid: int, peak: dict[str, Any], stop: threading.Event) -> None:
+    """Every 0.2 s, the RSS of the process tree under ``pid``; keeps the largest sum in
+    ``peak["bytes"]`` and what each process held at that moment in ``peak["parts"]``."""
     try:
         root = psutil.Process(pid)
     except psutil.NoSuchProcess:
@@ -117,8 +135,10 @@ def _sample_tree(pid: int, peak: list[int], stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             procs = [root, *root.children(recursive=True)]
-            rss = sum(p.memory_info().rss for p in procs if p.is_running())
-            peak[0] = max(peak[0], rss)
+            held = [(_role(p, root), p.memory_info().rss) for p in procs if p.is_running()]
+            rss = sum(b for _, b in held)
+            if rss > peak["bytes"]:
+                peak["bytes"], peak["parts"] = rss, held
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
         stop.wait(0.2)
@@ -133,7 +153,8 @@ def ingest(
         cmd += ["--workers", str(workers), "--batch-size", "1000"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    peak, stop = [0], threading.Event()
+    peak: dict[str, Any] = {"bytes": 0, "parts": []}
+    stop = threading.Event()
     sampler = threading.Thread(target=_sample_tree, args=(proc.pid, peak, stop), daemon=True)
     sampler.start()
     out, _ = proc.communicate()
@@ -143,7 +164,13 @@ def ingest(
     if proc.returncode != 0:
         raise SystemExit(f"ingest failed ({proc.returncode})")
     summary = json.loads(out)
-    return {"wall_s": wall, "peak_rss_mb": peak[0] / 1e6, "summary": summary}
+    parts = sorted(peak["parts"], key=lambda part: -part[1])
+    return {
+        "wall_s": wall,
+        "peak_rss_mb": peak["bytes"] / 1e6,
+        "peak_parts_mb": [[role, round(b / 1e6)] for role, b in parts],
+        "summary": summary,
+    }
 
 
 def run_env(work: Path) -> dict[str, str]:

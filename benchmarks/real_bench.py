@@ -4,6 +4,7 @@ datatrove's C4 line rules on the same pages as references, in the same run.
 
     .venv/bin/python benchmarks/real_bench.py --docs 10000 [--work /tmp/real-bench]
         [--prefect-share-docs 2000]
+    .venv/bin/python benchmarks/real_bench.py --ingest-only --docs 100000 --work /tmp/rb100k
 
 Reports:
 
@@ -17,7 +18,9 @@ Reports:
 - ``thresher ingest`` end to end with default settings on ``--docs`` documents: the real
   pages replicated, each copy with a marker word inserted after the first word of every
   paragraph (so cross-document dedup cannot shortcut the work): wall time, documents/s,
-  MB/s, peak RSS of the process tree, and the flow's seconds per stage;
+  MB/s, peak RSS of the process tree with what each process held at that moment (the
+  run, its API server, the cleaning workers), and the flow's seconds per stage
+  (``--ingest-only``: this row alone);
 - Prefect's share of wall time: ``thresher ingest --workers 1`` on the first
   ``--prefect-share-docs`` documents of such a corpus (2,000 by default) against the same
   batches read, cleaned, deduplicated and written by the same functions in a plain loop
@@ -142,6 +145,12 @@ def _arguments() -> argparse.Namespace:
         help="documents of the run that measures Prefect's share of wall time (0: skip)",
     )
     ap.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="only the `thresher ingest` row (no references, no Prefect share): for "
+        "memory and speed at several corpus sizes",
+    )
+    ap.add_argument(
         "--cleaning-only",
         action="store_true",
         help="only time cleaning alone, with and without the line scorer",
@@ -186,6 +195,8 @@ def _ingest_row(work: Path, all_pages: list, docs: int) -> dict:
         "docs_per_s": round(docs / run["wall_s"], 1),
         "mb_per_s": round(size / 1e6 / run["wall_s"], 2),
         "peak_rss_mb": round(run["peak_rss_mb"]),
+        "peak_parts_mb": run["peak_parts_mb"],
+        "dedup_state_mb": s.get("dedup_state_mb"),
         "stage_seconds": s.get("stage_seconds"),
         "written": s["documents_written"],
         "failed": s["documents_failed"],
@@ -217,6 +228,10 @@ def main() -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="thresher-real-"))
     work.mkdir(parents=True, exist_ok=True)
     all_pages = pages()
+    if args.ingest_only:
+        row = _ingest_row(work, all_pages, args.docs)
+        print(f"thresher ingest, defaults: {json.dumps(row)}")
+        return 0
     texts = [t for _, t, _ in all_pages]
     alone = _cleaning(texts)
     if args.cleaning_only:
