@@ -1,12 +1,14 @@
 """Scale-out: the cleaning batches on a Dask cluster (a LocalCluster of two worker
 processes) through prefect-dask give the same curated data as the local run; so does a
-pool of local worker processes (``workers=2``)."""
+pool of local worker processes (``workers=2``), stopped once the last batch is cleaned."""
 
 from __future__ import annotations
 
 import multiprocessing
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -76,8 +78,8 @@ def test_worker_processes_give_the_local_result(
 
     alive: list[tuple[str, int]] = []
 
-    def watched(name: str, step):
-        def counted(*args, **kwargs):
+    def watched(name: str, step: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
             alive.append((name, len(multiprocessing.active_children())))
             return step(*args, **kwargs)
 
