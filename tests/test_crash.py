@@ -336,6 +336,48 @@ def test_a_killed_run_takes_its_server_and_workers_with_it(
                 pass
 
 
+# A supervised run whose main thread cannot take the signal: it blocks the stop signals
+# in itself only (another thread keeps them open) and sleeps, as a run's main thread
+# waits for its next batch while the kernel hands the signal to another thread.
+_BUSY_RUN = """
+import os, signal, sys, threading, time
+from flows import supervise
+supervise.become_supervised()
+threading.Thread(target=time.sleep, args=(120,), daemon=True).start()
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP, signal.SIGINT})
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="supervision uses prctl")
+def test_a_stop_signal_ends_the_run_while_its_main_thread_waits(tmp_path: Path) -> None:
+    """Python runs signal handlers in the main thread, when it next runs Python code; a
+    run waiting for a batch would stop only once the batch came back (20 s and more on
+    real pages). The run stops its group as soon as any of its threads gets the signal."""
+    from flows import supervise
+
+    env = dict(os.environ, **{supervise.ENV: str(os.getpid())})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _BUSY_RUN],
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        process_group=0,  # the run kills its own group, never the test's
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGTERM)
+        # Without the watcher the run sleeps on for two minutes.
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+        assert "stopped by SIGTERM" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def _no_bigger_files_than(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past it fail with EFBIG instead
