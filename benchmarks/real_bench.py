@@ -178,7 +178,8 @@ def _cleaning(texts: list[str]) -> dict:
 
 
 def _ingest_row(work: Path, all_pages: list, docs: int) -> dict:
-    """``thresher ingest`` with default settings on ``docs`` documents made of the pages."""
+    """``thresher ingest`` with default settings on ``docs`` documents made of the pages;
+    prints its row and returns it."""
     raw, curated = work / "raw", work / "curated"
     if not (raw / ".done").exists():
         shutil.rmtree(raw, ignore_errors=True)
@@ -188,7 +189,7 @@ def _ingest_row(work: Path, all_pages: list, docs: int) -> dict:
     shutil.rmtree(curated, ignore_errors=True)
     run = ingest(raw, curated, 1, run_env(work), defaults=True)
     s = run["summary"]
-    return {
+    row = {
         "docs": docs,
         "raw_mb": round(size / 1e6, 1),
         "wall_s": round(run["wall_s"], 1),
@@ -201,6 +202,8 @@ def _ingest_row(work: Path, all_pages: list, docs: int) -> dict:
         "written": s["documents_written"],
         "failed": s["documents_failed"],
     }
+    print(f"thresher ingest, defaults: {json.dumps(row)}", flush=True)
+    return row
 
 
 def _prefect_share(work: Path, all_pages: list, docs: int) -> dict:
@@ -229,8 +232,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     all_pages = pages()
     if args.ingest_only:
-        row = _ingest_row(work, all_pages, args.docs)
-        print(f"thresher ingest, defaults: {json.dumps(row)}")
+        _ingest_row(work, all_pages, args.docs)
         return 0
     texts = [t for _, t, _ in all_pages]
     alone = _cleaning(texts)
@@ -246,7 +248,6 @@ def main() -> int:
         flush=True,
     )
     row = _ingest_row(work, all_pages, args.docs)
-    print(f"thresher ingest, defaults: {json.dumps(row)}")
     print(
         f"ingest vs trafilatura: {row['docs_per_s'] / traf['pages_per_s']:.2f}x; "
         + (f"vs C4 rules: {row['docs_per_s'] / c4['docs_per_s']:.3f}x" if c4 else "")
