@@ -26,15 +26,19 @@ import re
 import string
 import zipfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property, lru_cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
 
 from cleaners import patterns
 from cleaners.page import (
+    BODY_LONG_WORDS,
+    BODY_MIN_WORDS,
+    HEADLINE_MAX_WORDS,
+    HEADLINE_MIN_WORDS,
     ends_sentence,
     first_char,
     is_body_like,
@@ -65,12 +69,14 @@ NEIGHBOUR_OFFSETS: tuple[int, ...] = (-3, -2, -1, 1, 2, 3)
 WINDOWS: tuple[int, ...] = (5, 15)
 
 _WORD = re.compile(r"\w+")
-_SENTENCE_END = re.compile(r"[.!?…。！？](?=\s|$)")
+_SENTENCE_ENDS = ".!?…。！？"
+_SENTENCE_END = re.compile(f"[{_SENTENCE_ENDS}](?=\\s|$)")
 _LINK = re.compile(r"https?://|www\.|\S@\S|\.(?:com|org|net)\b", re.IGNORECASE)
 # What every match of ``_LINK`` holds, lower-cased (or an "@"): a search of the
 # lower-cased line for these literals, case-sensitive, is one fast scan.
 _LINK_LITERALS = re.compile(r"http|www\.|\.com|\.org|\.net")
-_SEPARATOR = re.compile(r"\s[|›»•·]\s|\s/\s")
+_SEPARATOR_MARKS = "|›»•·/"
+_SEPARATOR = re.compile(f"\\s[{_SEPARATOR_MARKS}]\\s")
 
 
 @cache
@@ -167,10 +173,10 @@ def _has_link(text: str) -> bool:
     return bool(_LINK.search(text))
 
 
-@lru_cache(maxsize=patterns.CACHE_SIZE)
 def _line_shape(text: str) -> tuple[float, ...]:
     """The shape of one line (``BASE_FEATURES``, with ``log_repeats`` 0: it depends on the
-    page). Cached: every pass of cleaning asks again for the lines still standing."""
+    page), line by line: what ``_shapes`` counts for many lines at once, and the
+    reference it is tested against."""
     fw = function_words()
     n_chars = len(text)
     toks = _WORD.findall(text)
@@ -206,6 +212,218 @@ def _line_shape(text: str) -> tuple[float, ...]:
         float(is_body_like(text)),
         float(is_headline_like(text)),
     )
+
+
+# The code points ``_class_table`` covers (the planes of every living script and of the
+# emoji); a line holding one above them is shaped by ``_line_shape``.
+CLASS_TABLE_SIZE = 0x30000
+# The bits of ``_class_table``: ``str.isalpha``, ``isupper``, ``isdigit``, a word
+# character of ``\\w`` (``isalnum`` or "_"), what joins two runs of word characters into
+# one of ``cleaners.page``'s words ("p.m", "O'Neil", "well-known"), white space of
+# ``\\s`` (``isspace``), a sentence's end and a separator's mark.
+_LETTER, _UPPER, _DIGIT, _WORD_CHAR, _JOINER, _SPACE, _ENDER, _MARK = (1 << k for k in range(8))
+# The shapes of about this many lines are kept (``_shapes``): later passes of cleaning
+# ask again for the lines still standing.
+_SHAPES_KEPT = patterns.CACHE_SIZE
+_shapes_kept: dict[str, np.ndarray] = {}
+# Over lines joined by line breaks: the literals of a link, and the breaks that place them.
+_LINK_LITERAL_OR_BREAK = re.compile(_LINK_LITERALS.pattern + r"|@|\n")
+
+
+@cache
+def _class_table() -> np.ndarray:
+    """Per code point below ``CLASS_TABLE_SIZE``, as bits: whether it is a letter, upper
+    case, a digit, a word character, a joiner of words, white space, a sentence's end,
+    a separator's mark."""
+    chars = "".join(map(chr, range(CLASS_TABLE_SIZE)))
+    table = np.zeros(CLASS_TABLE_SIZE, dtype=np.uint8)
+    for bit, test in (
+        (_LETTER, str.isalpha),
+        (_UPPER, str.isupper),
+        (_DIGIT, str.isdigit),
+        (_WORD_CHAR, lambda c: c.isalnum() or c == "_"),
+        (_JOINER, "'’.-".__contains__),
+        (_SPACE, str.isspace),
+        (_ENDER, _SENTENCE_ENDS.__contains__),
+        (_MARK, _SEPARATOR_MARKS.__contains__),
+    ):
+        table[np.fromiter(map(test, chars), dtype=bool, count=CLASS_TABLE_SIZE)] |= bit
+    return table
+
+
+def _matches_per_line(pattern: re.Pattern[str], text: str, lines: int) -> np.ndarray:
+    """How many matches of ``pattern`` (which also matches a line break, and nothing
+    across one) each of the lines joined by line breaks in ``text`` holds.
+
+    >>> _matches_per_line(_LINK_LITERAL_OR_BREAK, "www.a.org\\nNo\\na@b", 3).tolist()
+    [2, 0, 1]
+    """
+    found = pattern.findall(text)
+    breaks = np.fromiter(map("\n".__eq__, found), dtype=bool, count=len(found))
+    return np.bincount(np.cumsum(breaks)[~breaks], minlength=lines)
+
+
+def _sum_per_line(flags: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The sums of ``flags`` (a value, or a row, per character of lines each ended by a
+    line break) over each line; ``starts`` holds each line's first character (a line runs
+    to the next one's, its break included, so that none is empty).
+
+    >>> _sum_per_line(np.array([1, 1, 0, 1, 0]), np.array([0, 3])).tolist()
+    [2, 1]
+    """
+    return np.add.reduceat(flags, starts, axis=0, dtype=np.int64)
+
+
+def _log1p(counts: np.ndarray) -> np.ndarray:
+    """``math.log1p`` of each count (numpy's may differ in the last bit, and the trees
+    were fitted on ``math``'s)."""
+    return np.fromiter(map(math.log1p, counts.tolist()), dtype=np.float64, count=len(counts))
+
+
+def _shapes(lines: Sequence[str]) -> np.ndarray:
+    """``_line_shape`` of every line, one row each, counted over all the lines at once
+    (``_count_shapes``). A line whose shape was asked for lately is not counted again.
+
+    >>> lines = ["Home", "The council approved the budget on Monday.", "„Nein“, sagt sie."]
+    >>> bool((_shapes(lines) == np.array([_line_shape(t) for t in lines])).all())
+    True
+    """
+    rows = np.empty((len(lines), len(BASE_FEATURES)))
+    new: list[int] = []
+    for k, t in enumerate(lines):
+        kept = _shapes_kept.get(t)
+        if kept is None:
+            new.append(k)
+        else:
+            rows[k] = kept
+    if new:
+        texts = [lines[k] for k in new]
+        counted = _count_shapes(texts)
+        rows[new] = counted
+        if len(_shapes_kept) + len(texts) > _SHAPES_KEPT:
+            _shapes_kept.clear()
+        _shapes_kept.update(zip(texts, counted, strict=True))
+    return rows
+
+
+def _shaped_apart(lines: list[str], alone: np.ndarray) -> np.ndarray:
+    """``_count_shapes`` of ``lines``, those ``alone`` marks shaped by ``_line_shape``."""
+    out = np.empty((len(lines), len(BASE_FEATURES)))
+    out[alone] = [_line_shape(lines[k]) for k in np.flatnonzero(alone)]
+    out[~alone] = _count_shapes([t for t, a in zip(lines, alone.tolist(), strict=True) if not a])
+    return out
+
+
+def _count_shapes(lines: list[str]) -> np.ndarray:
+    """``_line_shape`` of each line, counted over all of them joined by line breaks: the
+    characters' classes looked up in a table (``_class_table``) and summed per line, one
+    scan of each pattern, rather than a few Python calls per line. A line that holds a
+    line break (never one of a segmented page) or a code point past the table is shaped
+    alone."""
+    broken = np.fromiter(("\n" in t for t in lines), dtype=bool, count=len(lines))
+    if broken.any():  # never a line of a segmented page
+        return _shaped_apart(lines, broken)
+    m = len(lines)
+    out = np.zeros((m, len(BASE_FEATURES)))
+    if not m:
+        return out
+    text = "\n".join(lines) + "\n"
+    n_chars = np.fromiter(map(len, lines), dtype=np.int64, count=m)
+    starts = np.concatenate([[0], np.cumsum(n_chars[:-1] + 1)])
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if points.max(initial=0) >= CLASS_TABLE_SIZE:
+        return _shaped_apart(lines, _sum_per_line(points >= CLASS_TABLE_SIZE, starts) > 0)
+    classes = _class_table()[points]
+    word = classes & _WORD_CHAR > 0
+    # A word (a run of word characters) starts where one follows none.
+    word_start = word.copy()
+    word_start[1:] &= ~word[:-1]
+    # ``cleaners.page``'s words: runs joined by an apostrophe, a full stop or a hyphen.
+    joins = np.zeros(len(points), dtype=bool)
+    joins[1:-1] = (classes[1:-1] & _JOINER > 0) & word[:-2] & word[2:]
+    upper_char = classes & _UPPER > 0
+    # ``_SENTENCE_END``: an end before white space (a line's end is a break); and
+    # ``_SEPARATOR``: a mark between white space within the line.
+    space = classes & _SPACE > 0
+    sentence_end = np.zeros(len(points), dtype=bool)
+    sentence_end[:-1] = (classes[:-1] & _ENDER > 0) & space[1:]
+    inner_space = space & (points != ord("\n"))
+    separator = np.zeros(len(points), dtype=bool)
+    separator[1:-1] = (classes[1:-1] & _MARK > 0) & inner_space[:-2] & inner_space[2:]
+    columns = np.stack(
+        [
+            classes & _LETTER > 0,
+            upper_char,
+            classes & _DIGIT > 0,
+            word_start,
+            word_start & upper_char,
+            joins,
+            points == ord(" "),
+            points == ord(","),
+            sentence_end,
+            separator,
+        ],
+        axis=1,
+    )
+    counts = _sum_per_line(columns, starts)
+    letters, upper, digits, n_words, capitalised, joined, spaces, commas = counts.T[:8]
+    sentences, separators = counts.T[8:]
+    page_words = n_words - joined
+    # The function words, by the line each word starts on.
+    fw = function_words()
+    ascii_text = text.isascii()
+    tokens = _WORD.findall(text.lower() if ascii_text else text)
+    lowered = tokens if ascii_text else map(str.lower, tokens)
+    is_function = np.fromiter(map(fw.__contains__, lowered), dtype=bool, count=len(tokens))
+    line_of_word = np.searchsorted(starts, np.flatnonzero(word_start), side="right") - 1
+    function = np.bincount(line_of_word[is_function], minlength=m)
+    may_link = _matches_per_line(_LINK_LITERAL_OR_BREAK, text.lower(), m).tolist()
+
+    # How each line ends and starts, quotes and brackets aside ("" for a line of them
+    # alone, as ``last_char`` and ``first_char`` give, and tested as they test it).
+    ends = list(map(last_char, lines))
+    firsts = list(map(first_char, lines))
+
+    def where(test: Callable[[str], bool], values: list[str]) -> np.ndarray:
+        return np.fromiter(map(test, values), dtype=bool, count=m)
+
+    sentence = where(_SENTENCE_ENDS.__contains__, ends)
+    ellipsis = where(lambda t: t.endswith(("…", "...")), lines)
+    starts_upper = where(str.isupper, firsts)
+    bullet = where(is_bullet, lines)
+    # ``is_body_like`` and ``is_headline_like``, from the words ``word_count`` counts.
+    teaser = ellipsis & (page_words < BODY_LONG_WORDS * 2)
+    long_enough = (page_words >= BODY_LONG_WORDS) | ((page_words >= BODY_MIN_WORDS) & sentence)
+    heading_words = (page_words >= HEADLINE_MIN_WORDS) & (page_words <= HEADLINE_MAX_WORDS)
+    capital_or_digit = starts_upper | where(str.isdigit, firsts)
+    headline_end = where(lambda e: e not in ".,;:…", ends)
+    per_word = np.maximum(n_words, 1)
+    shape = {
+        "log_chars": _log1p(n_chars),
+        "log_words": _log1p(n_words),
+        "mean_word_len": (letters + digits) / per_word,
+        "upper_share": upper / np.maximum(letters, 1),
+        "digit_share": digits / np.maximum(n_chars, 1),
+        "punct_share": (n_chars - letters - digits - spaces) / np.maximum(n_chars, 1),
+        "ends_sentence": sentence,
+        "ends_colon": where(":".__eq__, ends),
+        "ends_ellipsis": ellipsis,
+        "ends_comma_or_dash": where(",-–—|".__contains__, ends),
+        "starts_upper": starts_upper,
+        "capitalised_share": capitalised / per_word,
+        "is_bullet": bullet,
+        "has_link": [n > 0 and _has_link(t) for n, t in zip(may_link, lines, strict=True)],
+        "has_separator": separators > 0,
+        "log_sentences": _log1p(sentences),
+        "commas_per_word": commas / per_word,
+        "function_share": function / per_word,
+        "body_like": ~teaser & long_enough,
+        "headline_like": heading_words & ~bullet & capital_or_digit & headline_end,
+    }
+    for k, name in enumerate(BASE_FEATURES):
+        if name != "log_repeats":  # it depends on the page: 0 here
+            out[:, k] = shape[name]
+    return out
 
 
 def _shift_into(out: np.ndarray, columns: np.ndarray, offset: int) -> None:
@@ -283,7 +501,7 @@ def line_features(
     n = len(paragraphs)
     x = np.zeros((n, len(feature_names())))
     base = x[:, _COLUMNS["base"]]
-    base[:] = [_line_shape(p) for p in paragraphs] if n else 0.0
+    base[:] = _shapes(paragraphs)
     counts = Counter(paragraphs)
     base[:, _REPEATS] = np.log([counts[p] for p in paragraphs])
     col = {name: base[:, k] for k, name in enumerate(BASE_FEATURES)}

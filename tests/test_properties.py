@@ -9,6 +9,7 @@ pages assembled from prose and the junk scrapers save, and arbitrary strings.
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -119,3 +120,63 @@ def test_cleaning_never_raises_on_any_string(text: str) -> None:
             continue
         assert isinstance(doc.text, str)
         assert len(doc.paragraphs) + len(doc.removed) == doc.paragraphs_before
+
+
+# Lines as the scorer sees them: words in several scripts, digits, quotes, separators,
+# links, sentence ends, joiners, and any character at all (lone surrogates and code
+# points past ``scorer.CLASS_TABLE_SIZE`` included).
+SHAPED_PIECES = [
+    "The",
+    "council",
+    "Straße",
+    "ÜBER",
+    "İstanbul",
+    "ΟΔΟΣ",
+    "naïve",
+    "p.m.",
+    "O'Neil",
+    "well-known",
+    "3,5",
+    "2024",
+    "„Nein“",
+    "»Ja«",
+    "…",
+    "...",
+    ":",
+    " | ",
+    " / ",
+    " · ",
+    "www.Example.COM",
+    "desk@example.org",
+    "https://x.net",
+    "- ",
+    "1) ",
+    "a. ",
+    "!",
+    "?",
+    "。",
+    ",",
+    "—",
+    "\u00a0",
+    "_",
+    "\U0001f600",
+    "\U00030001",
+]
+shaped_line = st.one_of(
+    st.lists(st.sampled_from(SHAPED_PIECES), max_size=12).map(" ".join),
+    st.lists(st.sampled_from(SHAPED_PIECES), max_size=12).map("".join),
+    st.text(max_size=60),
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(shaped_line, max_size=12))
+def test_lines_shaped_together_are_shaped_as_one_by_one(lines: list[str]) -> None:
+    """The scorer counts the shapes of a page's lines all at once (``scorer._shapes``);
+    each row is what the line alone gives (``scorer._line_shape``), bit for bit."""
+    from cleaners import scorer
+
+    scorer._shapes_kept.clear()
+    together = scorer._shapes(lines)
+    alone = np.array([scorer._line_shape(t) for t in lines]).reshape(together.shape)
+    assert together.tobytes() == alone.tobytes()

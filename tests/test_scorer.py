@@ -110,6 +110,22 @@ def test_a_sentence_in_german_quotes_reads_as_prose(line: str) -> None:
     assert shape["starts_upper"] == 1.0
 
 
+def test_shapes_asked_again_are_the_shapes_counted_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Later passes of cleaning ask for the shapes of the lines still standing, which are
+    kept from the first; when the kept shapes are full and cleared in the middle of a
+    page, the lines found kept before the clearing keep their rows."""
+    monkeypatch.setattr(scorer, "_SHAPES_KEPT", 4)
+    scorer._shapes_kept.clear()
+    first = ["Home", "News", "The council approved the budget on Monday.", "Sport"]
+    second = ["Home", "The council approved the budget on Monday.", "Weather", "Contact us"]
+    scorer._shapes(first)
+    got = scorer._shapes(second)
+    assert got.tobytes() == np.array([scorer._line_shape(t) for t in second]).tobytes()
+    assert set(scorer._shapes_kept) == {"Weather", "Contact us"}
+
+
 def test_the_compiled_trees_give_what_scikit_learn_gives() -> None:
     sklearn = pytest.importorskip("sklearn")
     from sklearn.ensemble import HistGradientBoostingClassifier
