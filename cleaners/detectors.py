@@ -148,17 +148,36 @@ def find_share_buttons(page: Page) -> Detection:
 
 
 def find_navigation(page: Page) -> Detection:
-    """Site chrome: skip links, menus, account links, "Search Trends", copyright lines,
-    and a table of contents (``_contents_list``)."""
+    """Site chrome: skip links, menus (one entry a line, or a row of them:
+    ``_is_menu``), account links, "Search Trends", copyright lines, and a table of
+    contents (``_contents_list``)."""
     live = page.live()
     labels = [pos for pos, i in enumerate(live) if _contents_label().match(page.keys[i])]
     found = [
         i
         for i in live
-        if page.word_counts[i] <= NAV_MAX_WORDS and patterns.is_whole("nav", page.keys[i])
+        if page.word_counts[i] <= NAV_MAX_WORDS
+        and (patterns.is_whole("nav", page.keys[i]) or _is_menu(page.keys[i]))
     ]
     found += [live[pos] for pos in labels]
     return Detection(sorted({*found, *_contents_list(page, live, labels)}))
+
+
+# What separates the entries of a row of links: a section tag's separators and the dot.
+_MENU_SEPARATORS = re.compile(r"\s*[;|›»>•·/]\s*")
+
+
+@lru_cache(maxsize=patterns.CACHE_SIZE)
+def _is_menu(key: str) -> bool:
+    """A row of menu or footer links on one line, each one a navigation entry
+    ("Impressum | Datenschutz | Kontakt", "Privacy Policy · Terms of Use"): site chrome,
+    not section tags.
+
+    >>> _is_menu("Impressum | Datenschutz | Kontakt"), _is_menu("News | World")
+    (True, False)
+    """
+    parts = [p for p in _MENU_SEPARATORS.split(key) if p]
+    return len(parts) >= 2 and all(patterns.is_whole("nav", p) for p in parts)
 
 
 @cache
