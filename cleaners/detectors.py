@@ -542,14 +542,36 @@ def find_dateline(page: Page) -> Detection:
         if len(rest_words) > 1:  # "November 20, 2019 Emiliano Bellini": date and byline
             lifted["author"] = name
         if when is not None:
-            lifted[
-                "updated_at" if patterns.word_regex("updated").search(key) else "published_at"
-            ] = when
+            lifted.update(_published_and_updated(key, when, page.month_first))
         for field_name, value in lifted.items():
             if field_name not in meta:
                 meta[field_name] = value
                 sources[field_name] = i
     return Detection(found, meta, sources)
+
+
+def _published_and_updated(key: str, when: datetime, month_first: bool) -> dict[str, datetime]:
+    """The dates a dateline states, ``when`` its first: an update's date is the one its
+    word ("updated", "mis à jour") introduces, and a date before that word is the
+    publication's ("Publié le 6 mars 2025, mis à jour le 7 mars 2025").
+
+    >>> got = _published_and_updated("Published 6 March 2025, updated 7 March 2025",
+    ...                              datetime(2025, 3, 6), False)
+    >>> sorted((k, v.day) for k, v in got.items())
+    [('published_at', 6), ('updated_at', 7)]
+    >>> {k: v.day for k, v in _published_and_updated("Updated 7 March 2025",
+    ...                                              datetime(2025, 3, 7), False).items()}
+    {'updated_at': 7}
+    """
+    update = patterns.word_regex("updated").search(key)
+    if update is None:
+        return {"published_at": when}
+    before = dates.parse_date(key[: update.start()], month_first) if update.start() else None
+    after = dates.parse_date(key[update.start() :], month_first)
+    found = {"updated_at": after if after is not None else when}
+    if before is not None:
+        found["published_at"] = before
+    return found
 
 
 # A line of page furniture that states a date or an author beside a name, a site or
