@@ -312,9 +312,7 @@ def find_related_links(page: Page) -> Detection:
         i = live[pos]
         own = _is_related_heading(page, i)
         if own or _is_related_heading(page, i - 1, removed=True):
-            end = pos + 1 if own else pos
-            while end < len(live) and _is_teaser(page.keys[live[end]]):
-                end += 1
+            end = _teasers_from(page, live, pos + 1 if own else pos)
             if end > pos:
                 run = live[pos:end]
                 if not _is_list(page, run[1:] if own else run, teasers=True):
@@ -463,9 +461,40 @@ def _introduces_list(page: Page, live: Sequence[int], k: int) -> bool:
     return k > 0 and page.keys[live[k - 1]].rstrip().endswith(":")
 
 
+# A rank before a teaser in a "Most read" list: "1. ", "2) ", "03 ".
+_RANK = re.compile(r"^(\d{1,2})[.)]?\s+(?=\S)")
+
+
 def _is_teaser(key: str) -> bool:
     """A link line after a related-links heading: a headline, possibly cut off with "…"."""
     return (is_headline_like(key) or key.endswith(("…", "..."))) and not _URLISH.search(key)
+
+
+def _unranked(key: str) -> str:
+    """A line without the rank before it ("1. Headline" -> "Headline")."""
+    return _RANK.sub("", key, count=1)
+
+
+def _teasers_from(page: Page, live: Sequence[int], start: int) -> int:
+    """Where the run of teasers from ``live[start]`` ends: headlines, and a ranked list
+    of them counting from 1 ("1. Brand in studentenflat Uithof", "2. Nieuwe parkeergarage
+    ..."; a "5. Heading" of the article after a related link is no rank of the run).
+
+    >>> page = Page(["Most read", "1. Council approves cycle lanes", "2. Bridge to close",
+    ...              "Read more", "5. The Joel Test (2000) by Joel Spolsky"])
+    >>> _teasers_from(page, page.live(), 1), _teasers_from(page, page.live(), 4)
+    (3, 4)
+    """
+    end, rank = start, 1
+    while end < len(live):
+        key = page.keys[live[end]]
+        ranked = _RANK.match(key)
+        if ranked and int(ranked.group(1)) == rank and _is_teaser(_unranked(key)):
+            rank += 1
+        elif not _is_teaser(key):
+            break
+        end += 1
+    return end
 
 
 def _is_list(page: Page, run: list[int], teasers: bool = False) -> bool:
@@ -480,13 +509,16 @@ def _is_list(page: Page, run: list[int], teasers: bool = False) -> bool:
 
 
 def _list_shape(key: str, teasers: bool) -> str | None:
-    """``line_shape``, but None for a "Topic: headline" teaser when ``teasers``.
+    """``line_shape``, but None for a "Topic: headline" teaser and a ranked one
+    ("1. Headline") when ``teasers``.
 
     >>> _list_shape("Processor: Intel Core i5 or better", True)
     'label'
     >>> _list_shape("Hafen: Umschlag bricht im Herbst ein", True)
     """
     shape = line_shape(key)
+    if teasers and shape == "number" and _RANK.match(key) and _is_teaser(_unranked(key)):
+        return None  # a ranked teaser ("1. Headline"), not a list's item
     if not teasers or shape != "label":
         return shape
     value = key.partition(":")[2]
