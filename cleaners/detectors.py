@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any
@@ -881,6 +881,7 @@ def find_sections(page: Page) -> Detection:
     for run in _labelled_tag_runs(page):
         found.extend(run)
         sections.extend(page.keys[i] for i in run[1:])
+    sections = list(dict.fromkeys(sections))  # a tag both in the breadcrumb and the topics
     return Detection(sorted(found), {"sections": sections} if sections else {})
 
 
@@ -939,6 +940,69 @@ def find_title(page: Page) -> Detection:
 
 
 def find_byline(page: Page) -> Detection:
+    """The author line (``_author_line``), with the role printed on the line under it
+    ("Emma Hartley" / "Transport correspondent"), and the author's bio among the page's
+    last lines ("Emma Hartley is the paper's transport correspondent. ..."); lifts
+    ``author``."""
+    found = _author_line(page)
+    if not found.indices:
+        return found
+    live = page.live()
+    after = [i for i in live if i > found.indices[-1]][:1]
+    role = [i for i in after if _is_role_line(page.keys[i], page.word_counts[i])]
+    author = found.metadata.get("author") or page.known.get("author")
+    bio = _author_bio(page, live, str(author)) if author else []
+    if not role and not bio:
+        return found
+    return replace(found, indices=sorted({*found.indices, *role, *bio}))
+
+
+# A role under a byline is this short; an author's bio at most this long, among this many
+# of the page's last live lines.
+ROLE_MAX_WORDS = 5
+BIO_MAX_WORDS = 60
+BIO_LAST_LINES = 12
+
+
+def _is_role_line(key: str, n_words: int) -> bool:
+    """A journalist's role alone on its line ("Transport correspondent", "Redakteurin
+    Politik", "Correspondante à Lyon").
+
+    >>> _is_role_line("Transport correspondent", 2), _is_role_line("Trains were late.", 3)
+    (True, False)
+    """
+    return (
+        n_words <= ROLE_MAX_WORDS
+        and not ends_sentence(key)
+        and patterns.word_regex("role").search(key) is not None
+    )
+
+
+# An author's bio opens with the name and a verb of being, in the six languages.
+_BIO_VERB = re.compile(r"\s+(?:is|was|ist|war|est|était|es|era|è)\b", re.IGNORECASE)
+
+
+def _author_bio(page: Page, live: Sequence[int], author: str) -> list[int]:
+    """Among the page's last live lines, the author's bio: a paragraph that opens with
+    the author's name and a verb of being and names a journalist's role ("Emma Hartley
+    is the Northern Courier's transport correspondent. She previously ...").
+
+    >>> page = Page(["Trains ran late all week, the operator said on Friday.",
+    ...              "Emma Hartley is the Courier's transport correspondent."])
+    >>> _author_bio(page, page.live(), "Emma Hartley")
+    [1]
+    """
+    found = []
+    for i in live[-BIO_LAST_LINES:]:
+        key = page.keys[i]
+        if not key.startswith(author) or page.word_counts[i] > BIO_MAX_WORDS:
+            continue
+        if _BIO_VERB.match(key, len(author)) and patterns.word_regex("role").search(key):
+            found.append(i)
+    return found
+
+
+def _author_line(page: Page) -> Detection:
     """The author line; lifts ``author``. In order of evidence:
 
     1. a line equal to the author the source states;
