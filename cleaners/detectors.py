@@ -942,19 +942,20 @@ def find_title(page: Page) -> Detection:
 def find_byline(page: Page) -> Detection:
     """The author line (``_author_line``), with the role printed on the line under it
     ("Emma Hartley" / "Transport correspondent"), and the author's bio among the page's
-    last lines ("Emma Hartley is the paper's transport correspondent. ..."); lifts
-    ``author``."""
+    last lines ("Emma Hartley is the paper's transport correspondent. ...", or under an
+    "About the author" label); lifts ``author``."""
     found = _author_line(page)
-    if not found.indices:
-        return found
     live = page.live()
-    after = [i for i in live if i > found.indices[-1]][:1]
-    role = [i for i in after if _is_role_line(page.keys[i], page.word_counts[i])]
+    extra = _author_box(page, live)
+    if found.indices:
+        after = [i for i in live if i > found.indices[-1]][:1]
+        extra += [i for i in after if _is_role_line(page.keys[i], page.word_counts[i])]
     author = found.metadata.get("author") or page.known.get("author")
-    bio = _author_bio(page, live, str(author)) if author else []
-    if not role and not bio:
+    if author:
+        extra += _author_bio(page, live, str(author))
+    if not extra:
         return found
-    return replace(found, indices=sorted({*found.indices, *role, *bio}))
+    return replace(found, indices=sorted({*found.indices, *extra}))
 
 
 # A role under a byline is this short; an author's bio at most this long, among this many
@@ -999,6 +1000,27 @@ def _author_bio(page: Page, live: Sequence[int], author: str) -> list[int]:
             continue
         if _BIO_VERB.match(key, len(author)) and patterns.word_regex("role").search(key):
             found.append(i)
+    return found
+
+
+def _author_box(page: Page, live: Sequence[int]) -> list[int]:
+    """Among the page's last live lines, an author's box: its label alone on its line
+    ("About the author", "Über die Autorin", ``data/author_box.txt``) and the bio under
+    it.
+
+    >>> page = Page(["Trains ran late all week, the operator said on Friday.",
+    ...              "Über die Autorin", "Jana Becker schreibt seit 2018 über Gemüse."])
+    >>> _author_box(page, page.live())
+    [1, 2]
+    """
+    last = live[-BIO_LAST_LINES:]
+    found = []
+    for k, i in enumerate(last):
+        if patterns.is_whole("author_box", page.keys[i]):
+            found.append(i)
+            under = last[k + 1] if k + 1 < len(last) else None
+            if under is not None and page.word_counts[under] <= BIO_MAX_WORDS:
+                found.append(under)
     return found
 
 
