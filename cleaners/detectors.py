@@ -52,7 +52,8 @@ RELATED_MIN_WORDS = 5
 # ("Memory: 16 GB RAM", "Processor: Intel Core i5 or Ryzen 5 3600").
 LIST_VALUE_MAX_WORDS = 3
 # Section tags: 2..6 parts of 1..4 words each.
-SECTION_SEPARATORS = re.compile(r"\s*[;|›»>•/]\s*")
+_TAG_SEPARATORS = ";|›»>•/"
+SECTION_SEPARATORS = re.compile(rf"\s*[{re.escape(_TAG_SEPARATORS)}]\s*")
 BYLINE_MAX_WORDS = 8
 # Title, byline and section tags are looked for among this many live paragraphs next to
 # the body (menus further up are not the article's header).
@@ -164,7 +165,7 @@ def find_navigation(page: Page) -> Detection:
 
 
 # What separates the entries of a row of links: a section tag's separators and the dot.
-_MENU_SEPARATORS = re.compile(r"\s*[;|›»>•·/]\s*")
+_MENU_SEPARATORS = re.compile(rf"\s*[{re.escape(_TAG_SEPARATORS + '·')}]\s*")
 
 
 @lru_cache(maxsize=patterns.CACHE_SIZE)
@@ -979,10 +980,6 @@ def _is_role_line(key: str, n_words: int) -> bool:
     )
 
 
-# An author's bio opens with the name and a verb of being, in the six languages.
-_BIO_VERB = re.compile(r"\s+(?:is|was|ist|war|est|était|es|era|è)\b", re.IGNORECASE)
-
-
 def _author_bio(page: Page, live: Sequence[int], author: str) -> list[int]:
     """Among the page's last live lines, the author's bio: a paragraph that opens with
     the author's name and a verb of being and names a journalist's role ("Emma Hartley
@@ -998,9 +995,20 @@ def _author_bio(page: Page, live: Sequence[int], author: str) -> list[int]:
         key = page.keys[i]
         if not key.startswith(author) or page.word_counts[i] > BIO_MAX_WORDS:
             continue
-        if _BIO_VERB.match(key, len(author)) and patterns.word_regex("role").search(key):
+        if _opens_with_being(key[len(author) :]) and patterns.word_regex("role").search(key):
             found.append(i)
     return found
+
+
+def _opens_with_being(rest: str) -> bool:
+    """Whether the words after an author's name open with a verb of being ("is", "ist",
+    "est", ``data/bio_verb.txt``).
+
+    >>> _opens_with_being(" ist Redakteurin im Lokalressort."), _opens_with_being(" said.")
+    (True, False)
+    """
+    stripped = rest.lstrip()
+    return stripped != rest and patterns.word_regex("bio_verb").match(stripped) is not None
 
 
 def _author_box(page: Page, live: Sequence[int]) -> list[int]:

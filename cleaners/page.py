@@ -43,6 +43,10 @@ _WORD = re.compile(r"\w+(?:['’.-]\w+)*")
 _CLOSERS = "\"')]}»”’›“‘«‹"
 # Opening quotes and brackets, German and French ones included.
 _OPENERS = "\"'‘“«(„‚»›‹"
+# How a sentence ends (its last character, quotes and brackets aside), and how a heading
+# never does.
+SENTENCE_ENDS = ".!?…。！？"
+HEADLINE_NOT_ENDS = ".,;:…"
 _BULLET = re.compile(r"^\s*([-*•·▪●◦–]|\d{1,2}[.)]|[a-z][.)])\s")
 
 
@@ -102,7 +106,7 @@ def ends_sentence(key: str) -> bool:
     >>> ends_sentence("„Wir fühlen uns im Stich gelassen.“"), ends_sentence("»Das reicht.«")
     (True, True)
     """
-    return last_char(key) in ".!?…。！？"
+    return last_char(key) in SENTENCE_ENDS
 
 
 def is_bullet(key: str) -> bool:
@@ -168,7 +172,7 @@ def is_headline_like(key: str) -> bool:
     first = first_char(key)
     if not (first.isupper() or first.isdigit()):
         return False
-    return last_char(key) not in ".,;:…"
+    return last_char(key) not in HEADLINE_NOT_ENDS
 
 
 def is_body_like(key: str) -> bool:

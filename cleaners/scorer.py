@@ -39,6 +39,8 @@ from cleaners.page import (
     BODY_MIN_WORDS,
     HEADLINE_MAX_WORDS,
     HEADLINE_MIN_WORDS,
+    HEADLINE_NOT_ENDS,
+    SENTENCE_ENDS,
     ends_sentence,
     first_char,
     is_body_like,
@@ -69,8 +71,7 @@ NEIGHBOUR_OFFSETS: tuple[int, ...] = (-3, -2, -1, 1, 2, 3)
 WINDOWS: tuple[int, ...] = (5, 15)
 
 _WORD = re.compile(r"\w+")
-_SENTENCE_ENDS = ".!?…。！？"
-_SENTENCE_END = re.compile(f"[{_SENTENCE_ENDS}](?=\\s|$)")
+_SENTENCE_END = re.compile(f"[{SENTENCE_ENDS}](?=\\s|$)")
 _LINK = re.compile(r"https?://|www\.|\S@\S|\.(?:com|org|net)\b", re.IGNORECASE)
 # What every match of ``_LINK`` holds, lower-cased (or an "@"): a search of the
 # lower-cased line for these literals, case-sensitive, is one fast scan.
@@ -244,7 +245,7 @@ def _class_table() -> np.ndarray:
         (_WORD_CHAR, lambda c: c.isalnum() or c == "_"),
         (_JOINER, "'’.-".__contains__),
         (_SPACE, str.isspace),
-        (_ENDER, _SENTENCE_ENDS.__contains__),
+        (_ENDER, SENTENCE_ENDS.__contains__),
         (_MARK, _SEPARATOR_MARKS.__contains__),
     ):
         table[np.fromiter(map(test, chars), dtype=bool, count=CLASS_TABLE_SIZE)] |= bit
@@ -387,7 +388,7 @@ def _count_shapes(lines: list[str]) -> np.ndarray:
     def where(test: Callable[[str], bool], values: list[str]) -> np.ndarray:
         return np.fromiter(map(test, values), dtype=bool, count=m)
 
-    sentence = where(_SENTENCE_ENDS.__contains__, ends)
+    sentence = where(SENTENCE_ENDS.__contains__, ends)
     ellipsis = where(lambda t: t.endswith(("…", "...")), lines)
     starts_upper = where(str.isupper, firsts)
     bullet = where(is_bullet, lines)
@@ -396,7 +397,7 @@ def _count_shapes(lines: list[str]) -> np.ndarray:
     long_enough = (page_words >= BODY_LONG_WORDS) | ((page_words >= BODY_MIN_WORDS) & sentence)
     heading_words = (page_words >= HEADLINE_MIN_WORDS) & (page_words <= HEADLINE_MAX_WORDS)
     capital_or_digit = starts_upper | where(str.isdigit, firsts)
-    headline_end = where(lambda e: e not in ".,;:…", ends)
+    headline_end = where(lambda e: e not in HEADLINE_NOT_ENDS, ends)
     per_word = np.maximum(n_words, 1)
     shape = {
         "log_chars": _log1p(n_chars),
