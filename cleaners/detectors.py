@@ -54,6 +54,7 @@ LIST_VALUE_MAX_WORDS = 3
 # Section tags: 2..6 parts of 1..4 words each.
 _TAG_SEPARATORS = ";|›»>•/"
 SECTION_SEPARATORS = re.compile(rf"\s*[{re.escape(_TAG_SEPARATORS)}]\s*")
+_LABELLED_TAG_SEPARATORS = re.compile(rf"\s*[{re.escape(_TAG_SEPARATORS)},]\s*")
 BYLINE_MAX_WORDS = 8
 # Title, byline and section tags are looked for among this many live paragraphs next to
 # the body (menus further up are not the article's header).
@@ -871,12 +872,15 @@ def find_sections(page: Page) -> Detection:
         if ends_sentence(key) or len(key) > SECTION_LINE_MAX_CHARS or is_table_row(key):
             continue
         label = _section_label().sub("", key)
-        parts = [p for p in SECTION_SEPARATORS.split(label) if p]
-        tagged = label != key and parts
+        tagged = label != key
+        # After a label, commas separate the tags too ("Argomenti: Bologna, Tram").
+        separators = _LABELLED_TAG_SEPARATORS if tagged else SECTION_SEPARATORS
+        parts = [p for p in separators.split(label) if p]
+        tagged = tagged and bool(parts)
         low, high = SECTION_PARTS
         if not tagged and not low <= len(parts) <= high:
             continue
-        if all(_is_tag(p) for p in parts):
+        if all(_is_tag(p, labelled=tagged) for p in parts):
             found.append(i)
             sections.extend(p for p in parts if p.lower() not in patterns.lines("home"))
     for run in _labelled_tag_runs(page):
@@ -908,11 +912,14 @@ def _labelled_tag_runs(page: Page) -> list[list[int]]:
     return runs
 
 
-def _is_tag(part: str) -> bool:
+def _is_tag(part: str, labelled: bool = False) -> bool:
+    """Whether ``part`` can be a section tag: a few words, not ending a sentence, and
+    capitalised unless a label ("Tags:") says the line holds tags ("Tags: DNS, outages").
+    """
     n = len(words(part))
     return (
         1 <= n <= TAG_MAX_WORDS
-        and (part[:1].isupper() or part[:1].isdigit())
+        and (labelled or part[:1].isupper() or part[:1].isdigit())
         and last_char(part) not in ".,"
     )
 

@@ -54,6 +54,16 @@ FURNITURE = [
     ("French, with a separator", "Par Claire Dubois · Le Progrès · 3 mars 2025", "published_at",
      "2025-03-03"),
     ("an update only", "By Amanda Furrer | Updated: Dec 19, 2025", "updated_at", "2025-12-19"),
+    ("Italian last update", "Ultimo aggiornamento: 14/03/2025 alle 11:15", "updated_at",
+     "2025-03-14"),
+    ("Spanish last update", "Última actualización: 14/03/2025 - 11:15", "updated_at",
+     "2025-03-14"),
+    ("German last update", "Zuletzt aktualisiert: 14.03.2025, 11:15 Uhr", "updated_at",
+     "2025-03-14"),
+    ("French last update", "Dernière mise à jour : 14 mars 2025 à 11h15", "updated_at",
+     "2025-03-14"),
+    ("Dutch last update", "Laatst bijgewerkt: 14 maart 2025, 11:15", "updated_at",
+     "2025-03-14"),
 ]  # fmt: skip
 
 

@@ -55,6 +55,7 @@ def test_the_metadata_is_lifted(name: str) -> None:
         "author": meta.get("author"),
         "published_day": day,
         "language": meta.get("language"),
+        "sections": meta.get("sections"),
     }
     for field, value in want.items():
         if field in misses:
