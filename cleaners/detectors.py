@@ -36,6 +36,11 @@ COOKIE_BARE_WORDS = 12
 COOKIE_BUTTON_DISTANCE = 3
 # Promos are short; a long paragraph with "newsletter" in it is body.
 PROMO_MAX_WORDS = 60
+# A newsletter box (``_newsletter_box``): words after the newsletter's name in its label,
+# the pitch under the label, and the button under the pitch.
+NEWSLETTER_LABEL_MAX_WORDS = 3
+NEWSLETTER_PITCH_MAX_WORDS = 40
+NEWSLETTER_BUTTON_MAX_WORDS = 4
 # Captions are short; a long paragraph ending with "/Reuters" is body.
 CAPTION_MAX_WORDS = 70
 # Adjacent repeats (a caption and its alt text) within this many paragraphs are captions.
@@ -221,16 +226,56 @@ def _contents_list(page: Page, live: list[int], labels: list[int]) -> list[int]:
 
 
 def find_promos(page: Page) -> Detection:
-    """Newsletter, subscription, podcast and app promos, ad markers, comment prompts."""
-    return Detection(
-        [
-            i
-            for i in page.live()
-            if page.word_counts[i] <= PROMO_MAX_WORDS
-            and page.found("promo", i)
-            and not _quoted(page.keys[i])
-        ]
+    """Newsletter, subscription, podcast and app promos, ad markers, comment prompts; a
+    newsletter box's label and the pitch under it (``_newsletter_box``)."""
+    live = page.live()
+    found = {
+        i
+        for i in live
+        if page.word_counts[i] <= PROMO_MAX_WORDS
+        and page.found("promo", i)
+        and not _quoted(page.keys[i])
+    }
+    found.update(_newsletter_box(page, live))
+    return Detection(sorted(found))
+
+
+@cache
+def _newsletter_label() -> re.Pattern[str]:
+    """A newsletter box's label: a newsletter's name (``data/newsletter.txt``) alone, or
+    with a few words after it ("Newsletter Bordeaux", "Newsletter Sign Up") that end no
+    sentence."""
+    names = "|".join(patterns.lines("newsletter"))
+    owner = "the |our |unser |unsere |notre |nos |nuestro |la nostra |le nostre |onze "
+    return re.compile(
+        rf"^(?:{owner})?(?:{names})(?: [^\s.!?]+){{0,{NEWSLETTER_LABEL_MAX_WORDS}}}\W*$",
+        re.IGNORECASE,
     )
+
+
+def _newsletter_box(page: Page, live: list[int]) -> list[int]:
+    """A newsletter's label alone on its line, and the sentence right under it when a
+    button's short line follows ("Newsletter Bordeaux" / "Chaque matin, l'essentiel de
+    l'actualité bordelaise." / "S'inscrire"): the box's pitch, which need not name the
+    newsletter or the mailbox. On the 1,359 eval pages the line under such a label is
+    never body."""
+    found = []
+    for pos, i in enumerate(live):
+        if not _newsletter_label().match(page.keys[i]):
+            continue
+        found.append(i)
+        if pos + 1 >= len(live):
+            continue
+        pitch = live[pos + 1]
+        button = pitch + 1  # live or already claimed (a nav rule's "S'inscrire")
+        if (
+            button < len(page.keys)
+            and page.word_counts[pitch] <= NEWSLETTER_PITCH_MAX_WORDS
+            and ends_sentence(page.keys[pitch])
+            and page.word_counts[button] <= NEWSLETTER_BUTTON_MAX_WORDS
+        ):
+            found.append(pitch)
+    return found
 
 
 _NON_WORD = re.compile(r"\W+")
