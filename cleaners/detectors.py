@@ -1183,14 +1183,47 @@ def _is_lone_prefix(key: str, prefix: re.Pattern[str]) -> bool:
 
 def _byline_place(page: Page, i: int) -> bool:
     """Whether line ``i`` sits where a bare-name byline does: right under the title, or
-    next to a short line holding a date."""
+    next to a short line holding a date, or under the title and its standfirst and above
+    the date with the place of writing between ("Laura Gómez" / "Zaragoza" / "16 mar
+    2025 - 07:45")."""
     if i > 0 and page.removed.get(i - 1) == "title":
         return True
-    for j in (i - 1, i + 1):
+    after = [i + 1]
+    under_standfirst = i > 1 and page.removed.get(i - 2) == "title"
+    if (
+        under_standfirst
+        and i + 1 < len(page.paragraphs)
+        and _is_place_line(page.keys[i + 1], page.word_counts[i + 1])
+    ):
+        after.append(i + 2)
+    for j in (i - 1, *after):
         if 0 <= j < len(page.paragraphs) and page.word_counts[j] <= DATELINE_MAX_WORDS:
             if dates.has_date(page.keys[j]):
                 return True
     return False
+
+
+# The place a report was written from, alone on its line under the byline, is this short.
+PLACE_MAX_WORDS = 3
+
+
+def _is_place_line(key: str, n_words: int) -> bool:
+    """A place name alone on its line ("Zaragoza", "Den Haag"): a few capitalised words,
+    no digit, no sentence end, and not shaped as a person's name (a second author:
+    "Cristina Vázquez"), which costs two-word places ("San Sebastián").
+
+    >>> _is_place_line("Zaragoza", 1), _is_place_line("16 mar 2025", 3)
+    (True, False)
+    >>> _is_place_line("Cristina Vázquez", 2)
+    False
+    """
+    return (
+        1 <= n_words <= PLACE_MAX_WORDS
+        and key[:1].isupper()
+        and not any(c.isdigit() for c in key)
+        and not ends_sentence(key)
+        and (n_words == 1 or not _is_person_name(key))
+    )
 
 
 def _is_person_name(text: str) -> bool:
