@@ -1034,8 +1034,9 @@ def _is_role_line(key: str, n_words: int) -> bool:
 
 def _author_bio(page: Page, live: Sequence[int], author: str) -> list[int]:
     """Among the page's last live lines, the author's bio: a paragraph that opens with
-    the author's name and a verb of being and names a journalist's role ("Emma Hartley
-    is the Northern Courier's transport correspondent. She previously ...").
+    the author's name and either a verb of being and a journalist's role ("Emma Hartley
+    is the Northern Courier's transport correspondent. She previously ...") or an address
+    to reach them ("Marcus Reed covers transportation. Contact him at mreed@...").
 
     >>> page = Page(["Trains ran late all week, the operator said on Friday.",
     ...              "Emma Hartley is the Courier's transport correspondent."])
@@ -1047,9 +1048,17 @@ def _author_bio(page: Page, live: Sequence[int], author: str) -> list[int]:
         key = page.keys[i]
         if not key.startswith(author) or page.word_counts[i] > BIO_MAX_WORDS:
             continue
-        if _opens_with_being(key[len(author) :]) and patterns.word_regex("role").search(key):
+        rest = key[len(author) :]
+        if not rest[:1].isspace():
+            continue
+        role = _opens_with_being(rest) and patterns.word_regex("role").search(key)
+        if role or _CONTACT.search(rest):
             found.append(i)
     return found
+
+
+# An e-mail address or a social handle: how to reach an author.
+_CONTACT = re.compile(r"\w@\w[\w-]*\.\w|(?:^|\s)@\w{2,}")
 
 
 def _opens_with_being(rest: str) -> bool:
