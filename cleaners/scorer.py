@@ -119,6 +119,9 @@ NEIGHBOUR_FEATURES: tuple[str, ...] = (
     "rule_removed",
 )
 WINDOW_FEATURES: tuple[str, ...] = ("log_words", "body_like", "function_share", "rule_removed")
+# Whether the line is a comment section's heading, whether one stands above it, and the
+# share of the page's body-like words before the last one above it (``_comment_columns``).
+COMMENT_FEATURES: tuple[str, ...] = ("comments_heading", "below_comments", "comments_at")
 
 
 _REPEATS = BASE_FEATURES.index("log_repeats")
@@ -129,6 +132,7 @@ def feature_names() -> tuple[str, ...]:
     """The columns of ``line_features``, in order."""
     names = [*BASE_FEATURES, "rule_removed", *(f"rule:{r}" for r in RULE_REASONS)]
     names += ["rel_position", "body_words_before", "len_vs_longest", "log_lines", "in_region"]
+    names += list(COMMENT_FEATURES)
     names += [f"{f}@{o:+d}" for o in NEIGHBOUR_OFFSETS for f in NEIGHBOUR_FEATURES]
     names += [f"{f}~{w}" for w in WINDOWS for f in WINDOW_FEATURES]
     return tuple(names)
@@ -458,6 +462,50 @@ def _window_means(columns: np.ndarray, half: int) -> np.ndarray:
     return (padded[hi] - padded[lo]) / (hi - lo)[:, None]
 
 
+@cache
+def _comments_heading() -> re.Pattern[str]:
+    """A comment section's heading alone on its line (``data/comments_heading.txt``),
+    matched over a page's lines joined by line breaks."""
+    body = "|".join(f"(?:{p})" for p in patterns.lines("comments_heading"))
+    return re.compile(rf"^[^\w\n]*(?:{body})[^\w\n]*$", re.IGNORECASE | re.MULTILINE)
+
+
+def comment_headings(lines: Sequence[str]) -> np.ndarray:
+    """Which lines are a comment section's heading ("Comments", "12 Kommentare", "Leave
+    a Reply"): one scan of the page.
+
+    >>> comment_headings(["The vote passed.", "3 Comments", "Great piece!"]).tolist()
+    [False, True, False]
+    """
+    heads = np.zeros(len(lines), dtype=bool)
+    if not lines:
+        return heads
+    starts = np.cumsum([0] + [len(t) + 1 for t in lines[:-1]])
+    found = [m.start() for m in _comments_heading().finditer("\n".join(lines))]
+    heads[np.searchsorted(starts, found, side="right") - 1] = True
+    return heads
+
+
+def _comment_columns(lines: Sequence[str], body_before: np.ndarray, out: np.ndarray) -> None:
+    """The "comments" columns: whether the line is a comment section's heading, whether
+    one stands above it, and how much of the page's body-like words lie before the last
+    such heading above it (-1 when none does). A heading is not a rule's removal: on the
+    articles of wcxb-dev one stands above as many body words as junk ones (a "Comments"
+    link under the headline, a "Discussion" subheading); where it stands in the body's
+    words tells the two apart."""
+    heads = comment_headings(lines)
+    out[:, 0] = heads
+    n = len(lines)
+    if not heads.any():
+        out[:, 1] = 0.0
+        out[:, 2] = -1.0
+        return
+    last = np.maximum.accumulate(np.where(heads, np.arange(n), -1))
+    above = np.concatenate([[-1], last[:-1]])
+    out[:, 1] = above >= 0
+    out[:, 2] = np.where(above >= 0, body_before[np.maximum(above, 0)], -1.0)
+
+
 def _column_slices() -> dict[str, slice]:
     """Where each group of ``feature_names()`` sits in a row."""
     sizes = {
@@ -465,6 +513,7 @@ def _column_slices() -> dict[str, slice]:
         "rule_removed": 1,
         "rules": len(RULE_REASONS),
         "position": 5,
+        "comments": len(COMMENT_FEATURES),
         "neighbours": len(NEIGHBOUR_OFFSETS) * len(NEIGHBOUR_FEATURES),
         "windows": len(WINDOWS) * len(WINDOW_FEATURES),
     }
@@ -524,6 +573,7 @@ def line_features(
     position[:, 2] = chars / max(chars.max(initial=0.0), 1.0)
     position[:, 3] = math.log1p(n)
     position[:, 4] = np.asarray(in_region, dtype=np.float64)
+    _comment_columns(paragraphs, position[:, 1], x[:, _COLUMNS["comments"]])
 
     # The neighbour and window columns are the base columns they name, with
     # ``rule_removed`` last in both lists.

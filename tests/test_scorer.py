@@ -354,3 +354,45 @@ def test_in_body_junk_from_the_audit_goes(junk: str) -> None:
     kept, _ = _cleaned(_AUDIT_PAGE.format(junk=junk))
     assert junk not in kept
     assert len(kept) == 3  # and the body stays
+
+
+# (label, line, is a comment section's heading): the headings the "comments" columns read.
+COMMENT_HEADINGS = [
+    ("English count", "3 Comments", True),
+    ("English prompt", "Leave a Reply", True),
+    ("English thoughts", "12 thoughts on “Why the bus is late”", True),
+    ("German count", "8 Kommentare", True),
+    ("German prompt", "Schreibe einen Kommentar", True),
+    ("French", "Laisser un commentaire", True),
+    ("Spanish count", "Comentarios (4)", True),
+    ("Italian", "Lascia un commento", True),
+    ("Dutch", "12 reacties", True),
+    ("a sentence about comments", "Comments from residents were mostly positive.", False),
+    ("a German sentence", "Die Kommentare der Leser waren überwiegend positiv.", False),
+    ("a heading naming comments", "Comments on the draft budget", False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("line", "heading"), [pytest.param(*c[1:], id=c[0]) for c in COMMENT_HEADINGS]
+)
+def test_a_comment_sections_heading_is_told_from_prose(line: str, heading: bool) -> None:
+    lines = ["The council approved the budget on Monday after a long debate.", line, "Nice."]
+    assert scorer.comment_headings(lines).tolist() == [False, heading, False]
+
+
+def test_the_comment_columns_say_where_the_last_heading_stands() -> None:
+    lines = [
+        "Comments",  # a link under the headline: no prose above it
+        "The council approved the budget on Monday after a long debate in the chamber.",
+        "Members said the increase for schools was overdue and voted for it.",
+        "2 Comments",  # the comment section, after all the prose
+        "Great piece, thanks!",
+    ]
+    x = scorer.line_features(lines, [None] * len(lines), [True] * len(lines))
+    names = scorer.feature_names()
+    heading, below, at = (x[:, names.index(f)] for f in scorer.COMMENT_FEATURES)
+    assert heading.tolist() == [1, 0, 0, 1, 0]
+    assert below.tolist() == [0, 1, 1, 1, 1]
+    assert at[0] == -1 and at[1] == at[2] == at[3] == 0.0
+    assert at[4] == pytest.approx(x[3, names.index("body_words_before")]) and at[4] > 0.5
