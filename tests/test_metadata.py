@@ -64,6 +64,9 @@ FURNITURE = [
      "2025-03-14"),
     ("Dutch last update", "Laatst bijgewerkt: 14 maart 2025, 11:15", "updated_at",
      "2025-03-14"),
+    ("Dutch abbreviated month", "24 mrt. 2025 om 08:15", "published_at", "2025-03-24"),
+    ("Austrian January", "3. Jänner 2025, 10:15 Uhr", "published_at", "2025-01-03"),
+    ("German abbreviated March", "5. Mrz. 2025", "published_at", "2025-03-05"),
 ]  # fmt: skip
 
 
