@@ -260,8 +260,9 @@ def _newsletter_box(page: Page, live: list[int]) -> list[int]:
     newsletter or the mailbox. On the 1,359 eval pages the line under such a label is
     never body."""
     found = []
+    longest = NEWSLETTER_LABEL_MAX_WORDS + 2  # the name, an owner ("our"), its words
     for pos, i in enumerate(live):
-        if not _newsletter_label().match(page.keys[i]):
+        if page.word_counts[i] > longest or not _newsletter_label().match(page.keys[i]):
             continue
         found.append(i)
         if pos + 1 >= len(live):
