@@ -246,10 +246,8 @@ def _newsletter_label() -> re.Pattern[str]:
     with a few words after it ("Newsletter Bordeaux", "Newsletter Sign Up") that end no
     sentence."""
     names = "|".join(patterns.lines("newsletter"))
-    owner = "the |our |unser |unsere |notre |nos |nuestro |la nostra |le nostre |onze "
     return re.compile(
-        rf"^(?:{owner})?(?:{names})(?: [^\s.!?]+){{0,{NEWSLETTER_LABEL_MAX_WORDS}}}\W*$",
-        re.IGNORECASE,
+        rf"^(?:{names})(?: [^\s.!?]+){{0,{NEWSLETTER_LABEL_MAX_WORDS}}}\W*$", re.IGNORECASE
     )
 
 

@@ -481,7 +481,8 @@ def comment_headings(lines: Sequence[str]) -> np.ndarray:
     if not lines:
         return heads
     starts = np.cumsum([0] + [len(t) + 1 for t in lines[:-1]])
-    found = [m.start() for m in _comments_heading().finditer("\n".join(lines))]
+    text = "\n".join(t.replace("\n", " ") for t in lines)  # a line per line, whatever it holds
+    found = [m.start() for m in _comments_heading().finditer(text)]
     heads[np.searchsorted(starts, found, side="right") - 1] = True
     return heads
 
