@@ -998,11 +998,11 @@ def find_byline(page: Page) -> Detection:
     "About the author" label); lifts ``author``."""
     found = _author_line(page)
     live = page.live()
-    extra = _author_box(page, live)
+    author = found.metadata.get("author") or page.known.get("author")
+    extra = _author_box(page, live, str(author or ""))
     if found.indices:
         after = [i for i in live if i > found.indices[-1]][:1]
         extra += [i for i in after if _is_role_line(page.keys[i], page.word_counts[i])]
-    author = found.metadata.get("author") or page.known.get("author")
     if author:
         extra += _author_bio(page, live, str(author))
     if not extra:
@@ -1071,24 +1071,31 @@ def _opens_with_being(rest: str) -> bool:
     return stripped != rest and patterns.word_regex("bio_verb").match(stripped) is not None
 
 
-def _author_box(page: Page, live: Sequence[int]) -> list[int]:
+def _author_box(page: Page, live: Sequence[int], author: str = "") -> list[int]:
     """Among the page's last live lines, an author's box: its label alone on its line
-    ("About the author", "Über die Autorin", ``data/author_box.txt``) and the bio under
-    it.
+    ("About the author", "Über die Autorin", "Sobre la firma", ``data/author_box.txt``)
+    and the bio under it, or the author's name and the bio under that.
 
     >>> page = Page(["Trains ran late all week, the operator said on Friday.",
     ...              "Über die Autorin", "Jana Becker schreibt seit 2018 über Gemüse."])
     >>> _author_box(page, page.live())
     [1, 2]
+    >>> page = Page(["Trains ran late all week.", "Sobre la firma", "Ane Etxeberria",
+    ...              "Periodista de la sección de Euskadi."])
+    >>> _author_box(page, page.live(), "Ane Etxeberria")
+    [1, 2, 3]
     """
     last = live[-BIO_LAST_LINES:]
     found = []
     for k, i in enumerate(last):
-        if patterns.is_whole("author_box", page.keys[i]):
-            found.append(i)
-            under = last[k + 1] if k + 1 < len(last) else None
-            if under is not None and page.word_counts[under] <= BIO_MAX_WORDS:
-                found.append(under)
+        if not patterns.is_whole("author_box", page.keys[i]):
+            continue
+        found.append(i)
+        under = list(last[k + 1 : k + 3])
+        if under and author and page.keys[under[0]] == author:
+            found.append(under.pop(0))  # the name, then the bio
+        if under and page.word_counts[under[0]] <= BIO_MAX_WORDS:
+            found.append(under[0])
     return found
 
 
