@@ -1197,12 +1197,14 @@ def _is_lone_prefix(key: str, prefix: re.Pattern[str]) -> bool:
 
 
 def _byline_place(page: Page, i: int) -> bool:
-    """Whether line ``i`` sits where a bare-name byline does: right under the title, or
-    next to a short line holding a date, or under the title and its standfirst and above
-    the date with the place of writing between ("Laura Gómez" / "Zaragoza" / "16 mar
-    2025 - 07:45")."""
+    """Whether line ``i`` sits where a bare-name byline does: right under the title, above
+    a journalist's role, next to a short line holding a date, or under the title and its
+    standfirst and above the date with the place of writing between ("Laura Gómez" /
+    "Zaragoza" / "16 mar 2025 - 07:45")."""
     if i > 0 and page.removed.get(i - 1) == "title":
         return True
+    if i + 1 < len(page.paragraphs) and _is_role_line(page.keys[i + 1], page.word_counts[i + 1]):
+        return True  # "James Whitaker" / "Transport reporter, Yorkshire"
     after = [i + 1]
     under_standfirst = i > 1 and page.removed.get(i - 2) == "title"
     if (
