@@ -1203,16 +1203,13 @@ def _byline_place(page: Page, i: int) -> bool:
     "Zaragoza" / "16 mar 2025 - 07:45")."""
     if i > 0 and page.removed.get(i - 1) == "title":
         return True
-    if i + 1 < len(page.paragraphs) and _is_role_line(page.keys[i + 1], page.word_counts[i + 1]):
-        return True  # "James Whitaker" / "Transport reporter, Yorkshire"
     after = [i + 1]
-    under_standfirst = i > 1 and page.removed.get(i - 2) == "title"
-    if (
-        under_standfirst
-        and i + 1 < len(page.paragraphs)
-        and _is_place_line(page.keys[i + 1], page.word_counts[i + 1])
-    ):
-        after.append(i + 2)
+    if i + 1 < len(page.paragraphs):
+        below, n_below = page.keys[i + 1], page.word_counts[i + 1]
+        if _is_role_line(below, n_below):
+            return True  # "James Whitaker" / "Transport reporter, Yorkshire"
+        if i > 1 and page.removed.get(i - 2) == "title" and _is_place_line(below, n_below):
+            after.append(i + 2)  # under the title and its standfirst, the place between
     for j in (i - 1, *after):
         if 0 <= j < len(page.paragraphs) and page.word_counts[j] <= DATELINE_MAX_WORDS:
             if dates.has_date(page.keys[j]):

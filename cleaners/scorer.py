@@ -496,12 +496,7 @@ def _comment_columns(lines: Sequence[str], body_before: np.ndarray, out: np.ndar
     words tells the two apart."""
     heads = comment_headings(lines)
     out[:, 0] = heads
-    n = len(lines)
-    if not heads.any():
-        out[:, 1] = 0.0
-        out[:, 2] = -1.0
-        return
-    last = np.maximum.accumulate(np.where(heads, np.arange(n), -1))
+    last = np.maximum.accumulate(np.where(heads, np.arange(len(lines)), -1))
     above = np.concatenate([[-1], last[:-1]])
     out[:, 1] = above >= 0
     out[:, 2] = np.where(above >= 0, body_before[np.maximum(above, 0)], -1.0)
