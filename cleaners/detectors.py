@@ -244,10 +244,13 @@ def find_promos(page: Page) -> Detection:
 def _newsletter_label() -> re.Pattern[str]:
     """A newsletter box's label: a newsletter's name (``data/newsletter.txt``) alone, or
     with a few words after it ("Newsletter Bordeaux", "Newsletter Sign Up") that end no
-    sentence."""
+    sentence, or after a call to sign up ("Abonnieren Sie den Newsletter",
+    ``data/newsletter_signup.txt``)."""
     names = "|".join(patterns.lines("newsletter"))
+    calls = "|".join(patterns.lines("newsletter_signup"))
     return re.compile(
-        rf"^(?:{names})(?: [^\s.!?]+){{0,{NEWSLETTER_LABEL_MAX_WORDS}}}\W*$", re.IGNORECASE
+        rf"^(?:(?:{calls}) )?(?:{names})(?: [^\s.!?]+){{0,{NEWSLETTER_LABEL_MAX_WORDS}}}\W*$",
+        re.IGNORECASE,
     )
 
 
@@ -258,7 +261,8 @@ def _newsletter_box(page: Page, live: list[int]) -> list[int]:
     newsletter or the mailbox. On the 1,359 eval pages the line under such a label is
     never body."""
     found = []
-    longest = NEWSLETTER_LABEL_MAX_WORDS + 2  # the name, an owner ("our"), its words
+    # a call to sign up ("Subscribe to"), an owner ("our"), the name, its words
+    longest = NEWSLETTER_LABEL_MAX_WORDS + 5
     for pos, i in enumerate(live):
         if page.word_counts[i] > longest or not _newsletter_label().match(page.keys[i]):
             continue
@@ -971,7 +975,8 @@ def _is_tag(part: str, labelled: bool = False) -> bool:
 def find_title(page: Page) -> Detection:
     """The headline: the paragraph equal to a known title, else the longest
     headline-shaped paragraph just before the body that is not a byline ("Par Claire
-    Dubois (Lyon, correspondante)"); lifts ``title``."""
+    Dubois (Lyon, correspondante)") nor, where another is, a picture's caption (the line
+    above its credit); lifts ``title``."""
     known = _fold(str(page.known.get("title") or ""))
     if known:
         same = [i for i in page.live() if _fold(page.keys[i]) == known]
@@ -987,8 +992,15 @@ def find_title(page: Page) -> Detection:
     ]
     if not shaped:
         return Detection()
-    best = max(shaped, key=lambda i: (page.word_counts[i], -i))
+    uncaptioned = [i for i in shaped if not _above_credit(page, i)]
+    best = max(uncaptioned or shaped, key=lambda i: (page.word_counts[i], -i))
     return Detection([best], {"title": page.paragraphs[best]}, {"title": best})
+
+
+def _above_credit(page: Page, i: int) -> bool:
+    """Whether a picture's credit ("Foto: Frank Rumpenhorst / dpa") is the line under
+    line ``i``: then ``i`` is the picture's caption, not the headline."""
+    return i + 1 < len(page.keys) and bool(_credit().match(page.keys[i + 1]))
 
 
 def find_byline(page: Page) -> Detection:

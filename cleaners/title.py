@@ -66,6 +66,10 @@ PREFIX_CHARS = 25
 # 0.15 names about as many as the earlier picker did at 0.1 (27.7%, for 0.763 right).
 # With the title rule's line where the picker names none, 0.791 right at 0.1 and 0.15.
 MIN_PROBABILITY = 0.15
+# Below that, the picker's best line replaces the title rule's only when its log-odds
+# are this much higher: a near tie is no evidence (a section's name repeated above the
+# headline, 0.003 apart, took its place). On the wcxb-dev articles 0.25 changes no title.
+OVERRULE_MARGIN = 0.25
 # Reason codes whose one-hot columns the model sees (``outside_body``, the rules-only
 # body decision, counts as ``not_body``).
 REASON_COLUMNS: tuple[str, ...] = (
@@ -404,8 +408,8 @@ def choose_headline(
     probability, or None: the best line when it reaches ``MIN_PROBABILITY``. Below it,
     when the title rule chose one of the candidates (its ``reason:title`` column), the page
     has a headline: the best line is taken over the rule's when the model ranks it higher
-    (a newsletter blurb the rule took above the headline); otherwise None, and the rule's
-    choice stays.
+    by ``OVERRULE_MARGIN`` (a newsletter blurb the rule took above the headline);
+    otherwise None, and the rule's choice stays.
 
     >>> rows = np.zeros((3, len(FEATURE_NAMES)))
     >>> rows[2, _COLUMN["reason:title"]] = 1.0
@@ -415,6 +419,8 @@ def choose_headline(
     5
     >>> choose_headline([4, 5, 6], rows, np.array([-3.0, -4.0, -2.5])) is None
     True
+    >>> choose_headline([4, 5, 6], rows, np.array([-3.0, -2.45, -2.5])) is None
+    True
     """
     if not candidates:
         return None
@@ -422,7 +428,7 @@ def choose_headline(
     if p >= MIN_PROBABILITY:
         return candidates[best], p
     by_rule = np.flatnonzero(x[:, _COLUMN["reason:title"]])
-    if by_rule.size and logits[best] > logits[by_rule[0]]:
+    if by_rule.size and logits[best] > logits[by_rule[0]] + OVERRULE_MARGIN:
         return candidates[best], p
     return None
 

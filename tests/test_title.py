@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cleaners import author, published, title
+from cleaners import author, clean, published, title
 from cleaners.scorer import TreeEnsemble
 from tests.helpers import eval_subset
 
@@ -134,6 +134,33 @@ def test_a_byline_is_never_the_headline() -> None:
     probability = [NAN, NAN, 0.95]
     assert title.title_features(lines, ["title", "byline", None], probability)[0] == [0]
     assert title.title_features(lines, ["title", None, None], probability)[0] == [0, 1]
+
+
+def test_the_title_rule_passes_over_a_caption_above_a_pictures_credit() -> None:
+    """The rule takes the longest headline-shaped line before the body; a picture's
+    caption between the byline and the body, above its credit, is longer than the
+    headline but is not it. With no other line shaped like a headline, the line above a
+    credit stays the rule's choice."""
+    header = [
+        "Wirtschaft",
+        "Baugenehmigungen auf dem tiefsten Stand seit 2010",
+        "Die Zahl der genehmigten Wohnungen ist erneut gesunken. Die Branche warnt.",
+        "Eine Analyse von Sabine Wendt",
+        "12.03.2025, 06.00 Uhr",
+        "Link kopieren",
+        "Baustelle in Frankfurt am Main: Weniger Projekte als geplant",
+        "Foto: Frank Rumpenhorst / dpa",
+    ]
+    body = [
+        "Im Jahr 2024 haben die Behörden den Bau von rund 216.000 Wohnungen genehmigt. Das "
+        "waren knapp 17 Prozent weniger als im Vorjahr, teilte das Bundesamt mit.",
+        "Als Gründe nennen Fachleute die gestiegenen Zinsen und die hohen Baukosten. Viele "
+        "Projekte rechnen sich für Investoren derzeit schlicht nicht.",
+    ]
+    reasons = clean.rule_reasons_and_region([*header, *body])[0]
+    assert reasons[1] == "title" and reasons[6] is None and reasons[7] == "caption"
+    alone = ["Baugenehmigungen auf dem tiefsten Stand", "Foto: Frank Rumpenhorst / dpa"]
+    assert clean.rule_reasons_and_region([*alone, *body])[0][0] == "title"
 
 
 def test_no_candidate_means_no_title() -> None:
