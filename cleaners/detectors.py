@@ -528,7 +528,8 @@ def _unranked(key: str) -> str:
 def _teasers_from(page: Page, live: Sequence[int], start: int) -> int:
     """Where the run of teasers from ``live[start]`` ends: headlines, and a ranked list
     of them counting from 1 ("1. Brand in studentenflat Uithof", "2. Nieuwe parkeergarage
-    ..."; a "5. Heading" of the article after a related link is no rank of the run).
+    ..."; a "5. Heading" of the article after a related link is no rank of the run), up
+    to a label of section tags ("Schlagwörter zu diesem Artikel"), which heads the tags.
 
     >>> page = Page(["Most read", "1. Council approves cycle lanes", "2. Bridge to close",
     ...              "Read more", "5. The Joel Test (2000) by Joel Spolsky"])
@@ -541,7 +542,7 @@ def _teasers_from(page: Page, live: Sequence[int], start: int) -> int:
         ranked = _RANK.match(key)
         if ranked and int(ranked.group(1)) == rank and _is_teaser(_unranked(key)):
             rank += 1
-        elif not _is_teaser(key):
+        elif not _is_teaser(key) or _section_label(alone=True).match(key):
             break
         end += 1
     return end
