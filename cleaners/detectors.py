@@ -1122,7 +1122,9 @@ def _author_line(page: Page) -> Detection:
     3. a bare name in the header ("Jane Doe", "Jane Doe | Gazette") only where its place
        says byline: right under the title, next to a date line, after a lone "By", or with
        a site or role after it. A capitalised menu label ("Top Content", "Le Monde")
-       elsewhere is not a name.
+       elsewhere is not a name;
+    4. a prefixed byline right under the body region's last line, where regional papers
+       sign ("Von Sarah Klein").
     """
     prefix = patterns.word_regex("byline")
     header = page.header()[-BYLINE_WINDOW:]
@@ -1160,6 +1162,12 @@ def _author_line(page: Page) -> Detection:
         if suffixed or lone_prefix or _byline_place(page, i):
             lines = [i - 1, i] if lone_prefix else [i]
             return Detection(lines, {"author": name}, {"author": i})
+    under = span[1] + 1 if span else len(page.keys)
+    if under < len(page.keys) and under not in page.removed:
+        key = page.keys[under]
+        name = None if ends_sentence(key) else _prefixed_name(key, prefix)
+        if name is not None and page.word_counts[under] <= BYLINE_MAX_WORDS:
+            return Detection([under], {"author": name}, {"author": under})
     return Detection()
 
 
