@@ -5,7 +5,6 @@ and return kept paragraphs, removals with reason codes, and lifted metadata, the
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -16,7 +15,7 @@ import numpy as np
 from cleaners import detectors, scorer
 from cleaners.author import pick_author
 from cleaners.dedup import MIN_WITHIN_DOC_CHARS, find_repeats
-from cleaners.page import Page, is_headline_like
+from cleaners.page import Page
 from cleaners.published import pick_published
 from cleaners.title import pick_title
 
@@ -46,11 +45,6 @@ REGISTRY: dict[str, Detector] = {
 PER_LINE: frozenset[str] = frozenset(
     {"cookie_banner", "share", "nav", "promo", "attribution", "dateline"}
 )
-# Detectors the later passes skip although they would find something: a page has one
-# headline, and the first pass removed it; over what is left the title rule would take
-# the next headline-shaped line above the body (a subheading at the body's top, a
-# product's name: 514 lines of the eval pages, two in three of them body).
-ONCE: frozenset[str] = frozenset({"title"})
 DUPLICATE = "duplicate"
 # Lines the learned line scorer (``cleaners.scorer``) calls not body. While it is on, the
 # rules' body-region search (``outside_body``) only informs it; ``--disable not_body``
@@ -132,17 +126,14 @@ def clean_document(
     why: bool = False,
 ) -> CleanResult:
     """Run the registry, then the line scorer, over one document's paragraphs, then both
-    again over what is left until nothing more goes (at most ``MAX_PASSES``; the title
-    rule in the first pass only, ``ONCE``). Junk that other junk shielded (a stray line
-    that sat between the body and a repeated paragraph) is caught. Cleaning the cleaned
-    text again changes nothing on most pages; on about one real page in seven the title
-    rule takes a headline-shaped line at its top (``benchmarks/reclean.py``). Metadata
-    comes from the first pass, which saw the whole page; then the learned pickers choose
-    the title, the author and the publication date from the first pass's view
-    (``cleaners.title``, ``cleaners.author``, ``cleaners.published``), and a page dated
-    only by its update gets that day as ``published_at``. With ``why``, each line the
-    line scorer decided also gets the features that moved its decision most
-    (``CleanResult.body_why``).
+    again over what is left until nothing more goes (at most ``MAX_PASSES``). Junk that
+    other junk shielded (a stray line that sat between the body and a repeated paragraph)
+    is caught, and cleaning the cleaned text changes nothing. Metadata comes from the
+    first pass, which saw the whole page; then the learned pickers choose the title, the
+    author and the publication date from the first pass's view (``cleaners.title``,
+    ``cleaners.author``, ``cleaners.published``), and a page dated only by its update gets
+    that day as ``published_at``. With ``why``, each line the line scorer decided also
+    gets the features that moved its decision most (``CleanResult.body_why``).
 
     >>> r = clean_document(["I agree", "We use cookies to improve your experience.",
     ...                     "The council approved the budget on Monday after a long debate.",
@@ -165,47 +156,17 @@ def clean_document(
     result = one_pass(list(paragraphs))
     first_reasons, first_probability = _as_lines(len(paragraphs), result)
     for _ in range(MAX_PASSES - 1):
-        again = one_pass([t for _, t in result.kept], skip=PER_LINE | ONCE)
+        again = one_pass([t for _, t in result.kept], skip=PER_LINE)
         if not again.removed:
             break
         _merge(result, again)
     headline = _choose_title_and_author(
         paragraphs, first_reasons, first_probability, result, known or {}
     )
-    _remove_the_headline(result, headline, first_reasons)
     _lift_from_furniture(paragraphs, result, known or {})
     _choose_published(paragraphs, first_reasons, first_probability, headline, result, known or {})
     _date_the_undated(result)
     return result
-
-
-# A sentence's end inside a line: more than one sentence, not a headline.
-_SENTENCE_INSIDE = re.compile(r"[.!?…][\"'»”]?\s+\S")
-# The title rule's line and the picker's headline this close: the rule took the line
-# beside the headline (a standfirst longer than it, a kicker above it).
-HEADLINE_BESIDE_RULE = 2
-
-
-def _remove_the_headline(
-    result: CleanResult, headline: int | None, first_reasons: list[str | None]
-) -> None:
-    """The headline the picker chose goes as ``title`` when the passes kept it, where the
-    title rule took a line beside it (a standfirst longer than the headline) and it is
-    shaped like a headline: one sentence at most. The later passes leave the title rule
-    out (``ONCE``): the line they would take is the next one above the body."""
-    kept = dict(result.kept)
-    if headline is None or headline not in kept:
-        return
-    text = kept[headline]
-    by_rule = [i for i, r in enumerate(first_reasons) if r == "title"]
-    beside = any(abs(i - headline) <= HEADLINE_BESIDE_RULE for i in by_rule)
-    if not beside or not is_headline_like(text) or _SENTENCE_INSIDE.search(text):
-        return
-    result.kept = [(i, t) for i, t in result.kept if i != headline]
-    result.removed.append(Removal(headline, text, "title"))
-    result.removed.sort(key=lambda r: r.position)
-    result.body_probability.pop(headline, None)
-    result.body_why.pop(headline, None)
 
 
 def _lift_from_furniture(
