@@ -1136,10 +1136,7 @@ def _author_line(page: Page) -> Detection:
             if known in _fold(page.keys[i]) and page.word_counts[i] <= BYLINE_MAX_WORDS:
                 return Detection([i])
     for i in header + opening:
-        key = page.keys[i]
-        if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key) or is_table_row(key):
-            continue
-        name = _prefixed_name(key, prefix)
+        name = _prefixed_byline(page, i, prefix)
         if name is not None:
             return Detection([i], {"author": name}, {"author": i})
     for i in header + opening[:BARE_NAME_OPENING]:
@@ -1164,11 +1161,19 @@ def _author_line(page: Page) -> Detection:
             return Detection(lines, {"author": name}, {"author": i})
     under = span[1] + 1 if span else len(page.keys)
     if under < len(page.keys) and under not in page.removed:
-        key = page.keys[under]
-        name = None if ends_sentence(key) else _prefixed_name(key, prefix)
-        if name is not None and page.word_counts[under] <= BYLINE_MAX_WORDS:
+        name = _prefixed_byline(page, under, prefix)
+        if name is not None:
             return Detection([under], {"author": name}, {"author": under})
     return Detection()
+
+
+def _prefixed_byline(page: Page, i: int, prefix: re.Pattern[str]) -> str | None:
+    """The person line ``i`` signs with a prefix ("Von Sarah Klein"), or None: a short
+    line that ends no sentence and is no table row."""
+    key = page.keys[i]
+    if page.word_counts[i] > BYLINE_MAX_WORDS or ends_sentence(key) or is_table_row(key):
+        return None
+    return _prefixed_name(key, prefix)
 
 
 @cache
