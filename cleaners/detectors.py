@@ -597,13 +597,18 @@ def find_attribution(page: Page) -> Detection:
 
 def find_dateline(page: Page) -> Detection:
     """Paragraphs that are only a date or time with dateline words ("Updated 01:23,
-    21-Nov-2024", "Published 3 hours ago"); lifts ``published_at`` / ``updated_at``."""
+    21-Nov-2024", "Published 3 hours ago"); lifts ``published_at`` / ``updated_at``, and
+    the name beside the date as ``author`` unless the line stands under the body region (a
+    broadcast's programme slot, "NDR Info, 02.12.2026, 15:00 Uhr"; a comment's "Tom
+    Reviews")."""
     filler = patterns.word_regex("dateline")
     byline = patterns.word_regex("byline")  # "By Jane Doe, 3 May 2024": the name without "By"
     fetched = page.known.get("fetched_at")
     found: list[int] = []
     meta: dict[str, Any] = {}
     sources: dict[str, int] = {}
+    span = page.body_region()
+    body_end = span[1] if span else len(page.paragraphs)
     for i in page.live():
         key = page.keys[i]
         too_long = page.word_counts[i] > DATELINE_MAX_WORDS
@@ -622,7 +627,7 @@ def find_dateline(page: Page) -> Detection:
             continue  # "Average Rating: 4.25": a label and a number, no date to read
         found.append(i)
         lifted: dict[str, Any] = {}
-        if len(rest_words) > 1:  # "November 20, 2019 Emiliano Bellini": date and byline
+        if len(rest_words) > 1 and i <= body_end:  # "November 20, 2019 Emiliano Bellini"
             lifted["author"] = name
         if when is not None:
             lifted.update(_published_and_updated(key, when, page.month_first))
