@@ -599,8 +599,8 @@ def find_dateline(page: Page) -> Detection:
     """Paragraphs that are only a date or time with dateline words ("Updated 01:23,
     21-Nov-2024", "Published 3 hours ago"); lifts ``published_at`` / ``updated_at``, and
     the name beside the date as ``author`` unless the line stands under the body region (a
-    broadcast's programme slot, "NDR Info, 02.12.2026, 15:00 Uhr"; a comment's "Tom
-    Reviews")."""
+    broadcast's programme slot there, "NDR Info, 02.12.2026, 15:00 Uhr", names the
+    station)."""
     filler = patterns.word_regex("dateline")
     byline = patterns.word_regex("byline")  # "By Jane Doe, 3 May 2024": the name without "By"
     fetched = page.known.get("fetched_at")
